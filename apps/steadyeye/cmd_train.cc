@@ -1,0 +1,87 @@
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "common.h"
+#include "steadyeye/core/progress.h"
+#include "steadyeye/data/splits.h"
+#include "steadyeye/model/train.h"
+
+namespace steadyeye::cli {
+
+int RunTrain(TrainArgs& args) {
+  auto ref = ResolveDataRef(args.data, DataPurpose::kTraining);
+  if (!ref.ok()) return Fail(ref.status());
+  LoadOptions load;
+  if (!args.input.empty()) {
+    auto spec = ParseInputShape(args.input);
+    if (!spec.ok()) return Fail(spec.status());
+    load.spec = *spec;
+  }
+  load.limit = args.limit;
+  LoadReport report;
+  auto all = [&] {
+    Progress progress("loading " + ref->ToString(), 0, "img");
+    load.on_progress = [&](size_t done, size_t) { progress.Update(int64_t(done)); };
+    return LoadDataset(*ref, load, &report);
+  }();
+  for (const auto& skipped : report.skipped) std::fprintf(stderr, "skipped %s\n", skipped.c_str());
+  if (!all.ok()) return Fail(all.status());
+  TrainingSplits splits = SplitForTraining(*all);
+  const InputSpec spec = FitNormalization(splits.train);
+  std::fprintf(stderr, "training on %zu images (%zu validation, %zu calibration held back), input %s\n",
+               splits.train.size(), splits.validation.size(), splits.calibration.size(),
+               spec.ShapeString().c_str());
+
+  TrainOptions& o = args.options;
+  o.augment = !args.no_augment;
+  o.data_source = ref->ToString();
+  std::unique_ptr<Progress> bar;
+  o.on_progress = [&](const TrainProgress& p) {
+    if (!bar) bar = std::make_unique<Progress>(fmt::format("epoch {}/{}", p.epoch, p.epochs),
+                                               int64_t(p.epoch_size), "img");
+    if (p.epoch_done) {
+      bar->Finish(fmt::format("loss {:.4f} acc {:.4f} | val acc {:.4f} nll {:.4f}", p.loss,
+                              p.accuracy, p.val_accuracy, p.val_nll));
+      bar.reset();
+    } else {
+      bar->Update(int64_t(p.seen), fmt::format("loss {:.4f} acc {:.4f}", p.loss, p.accuracy));
+    }
+  };
+  auto model = TrainClassifier(splits.train, splits.validation, spec, o);
+  bar.reset();
+  if (!model.ok()) return Fail(model.status());
+  if (Status st = (*model)->Save(args.out); !st.ok()) return Fail(st);
+  const auto& m = (*model)->card().metrics;
+  std::printf("saved %s (id %s): best epoch %d of %d, validation accuracy %.4f, %.0f s\n",
+              args.out.c_str(), (*model)->card().id.c_str(), m["best_epoch"].get<int>(),
+              m["epochs_run"].get<int>(), m["val_accuracy"].get<double>(),
+              m["train_seconds"].get<double>());
+  return 0;
+}
+
+void AddTrainCommand(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<TrainArgs>();
+  auto* cmd = app.add_subcommand("train", "Train a classifier (default architecture seye-cnn)");
+  cmd->add_option("--data", args->data,
+                  "fashion-mnist[:train] or an image folder (one sub-folder per class)")
+      ->capture_default_str();
+  cmd->add_option("--out", args->out, "Where to write the model bundle (.seye)")->required();
+  cmd->add_option("--epochs", args->options.epochs, "Maximum epochs")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--patience", args->options.patience, "Early stopping: epochs without validation gain")
+      ->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--seed", args->options.seed, "Random seed (weights, shuffling, augmentation)")
+      ->capture_default_str();
+  AddThreadsOption(*cmd, args->options.threads);
+  cmd->add_option("--batch-size", args->options.batch_size)->capture_default_str()->check(CLI::Range(2, 4096));
+  cmd->add_option("--lr", args->options.learning_rate, "Peak learning rate")->capture_default_str();
+  cmd->add_option("--widths", args->options.widths, "Channels per stage")->delimiter(',')->capture_default_str();
+  cmd->add_option("--depths", args->options.depths, "Convolutions per stage")->delimiter(',')->capture_default_str();
+  cmd->add_option("--label-smoothing", args->options.label_smoothing)->capture_default_str()->check(CLI::Range(0.0, 0.5));
+  cmd->add_option("--input", args->input, "Input shape CxHxW for image folders (default: chosen from the images)");
+  cmd->add_option("--limit", args->limit, "Use at most this many images (0 = all)");
+  cmd->add_flag("--no-augment", args->no_augment, "Train without random shifts and flips");
+  cmd->callback([args, &exit_code] { exit_code = RunTrain(*args); });
+}
+
+}  // namespace steadyeye::cli

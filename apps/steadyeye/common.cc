@@ -1,0 +1,45 @@
+#include "common.h"
+
+#include <cstdio>
+
+#include "steadyeye/core/progress.h"
+
+namespace steadyeye::cli {
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "steadyeye: error: %s\n", status.message().c_str());
+  return kExitFailure;
+}
+
+StatusOr<DataRef> ResolveDataRef(const std::string& text, DataPurpose purpose) {
+  SEYE_ASSIGN_OR_RETURN(DataRef ref, ParseDataRef(text));
+  if (ref.kind != DataRef::Kind::kFashionMnist) return ref;
+  if (ref.split == Split::kDefault) {
+    ref.split = purpose == DataPurpose::kTraining ? Split::kTrain : Split::kTest;
+  }
+  if (purpose == DataPurpose::kTraining && ref.split == Split::kTest) {
+    return InvalidArgumentError(
+        "fashion-mnist:test is for evaluation only; train on fashion-mnist (its train split)");
+  }
+  return ref;
+}
+
+StatusOr<Dataset> LoadForModel(const DataRef& ref, const Classifier& model, size_t limit) {
+  LoadOptions options;
+  options.spec = model.card().input;
+  options.class_names = model.card().class_names;
+  options.limit = limit;
+  Progress progress("loading " + ref.ToString(), 0, "img");
+  options.on_progress = [&](size_t done, size_t) { progress.Update(int64_t(done)); };
+  LoadReport report;
+  auto data = LoadDataset(ref, options, &report);
+  if (ref.kind == DataRef::Kind::kFolder) progress.Finish();
+  for (const auto& skipped : report.skipped) std::fprintf(stderr, "skipped %s\n", skipped.c_str());
+  return data;
+}
+
+void AddThreadsOption(CLI::App& cmd, int& threads) {
+  cmd.add_option("--threads", threads, "Compute threads (0 = all cores)")->check(CLI::Range(0, 1024));
+}
+
+}  // namespace steadyeye::cli

@@ -1,0 +1,61 @@
+// Shared helpers of the steadyeye CLI. The CLI is a thin layer: parsing flags, calling the
+// library, printing results. Exit codes: 0 success, 1 failure (error printed to stderr),
+// 2 usage error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "steadyeye/core/status.h"
+#include "steadyeye/data/source.h"
+#include "steadyeye/model/classifier.h"
+#include "steadyeye/model/train.h"
+
+namespace steadyeye::cli {
+
+inline constexpr int kExitFailure = 1;
+
+// Prints "steadyeye: error: <message>" and returns kExitFailure.
+int Fail(const Status& status);
+
+// What the data is for decides how "fashion-mnist" without a split is read, and whether the
+// test split is allowed (it is for evaluation only).
+enum class DataPurpose { kTraining, kEvaluation };
+StatusOr<DataRef> ResolveDataRef(const std::string& text, DataPurpose purpose);
+
+// Loads data for a model (conformed to its input, classes matched by name), with progress.
+StatusOr<Dataset> LoadForModel(const DataRef& ref, const Classifier& model, size_t limit);
+
+struct TrainArgs {
+  std::string data = "fashion-mnist";
+  std::string out;
+  std::string input;
+  size_t limit = 0;
+  TrainOptions options;
+  bool no_augment = false;
+};
+int RunTrain(TrainArgs& args);
+
+struct EvalArgs {
+  std::string model;
+  std::string data = "fashion-mnist:test";
+  size_t limit = 0;
+  int threads = 0;
+  bool json = false;
+};
+int RunEval(const EvalArgs& args);
+
+// Adds the shared --threads flag.
+void AddThreadsOption(CLI::App& cmd, int& threads);
+
+// Each subcommand registers itself and its callback on `app`; the callback stores its exit code.
+void AddTrainCommand(CLI::App& app, int& exit_code);
+void AddEvalCommand(CLI::App& app, int& exit_code);
+void AddPredictCommand(CLI::App& app, int& exit_code);
+void AddExportImagesCommand(CLI::App& app, int& exit_code);
+void AddModelCardCommand(CLI::App& app, int& exit_code);
+void AddImportTorchScriptCommand(CLI::App& app, int& exit_code);
+void AddDemoCommand(CLI::App& app, int& exit_code);
+
+}  // namespace steadyeye::cli

@@ -1,0 +1,56 @@
+// A loaded image classifier behind our own interface: LibTorch stays inside src/model.
+//
+// Thread-safety: a Classifier is immutable after loading; Logits() may be called from many
+// threads at once. The number of compute threads is process-wide (ConfigureCompute).
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "steadyeye/core/status.h"
+#include "steadyeye/model/model_card.h"
+
+namespace steadyeye {
+
+class Classifier {
+ public:
+  virtual ~Classifier() = default;
+
+  const ModelCard& card() const { return card_; }
+  size_t num_classes() const { return card_.class_names.size(); }
+
+  // `inputs` holds `batch` normalised images (card().input.values_per_image() floats each,
+  // CHW). Returns batch x num_classes logits, row-major. InvalidArgument on a size mismatch.
+  virtual StatusOr<std::vector<float>> Logits(std::span<const float> inputs, size_t batch) const = 0;
+
+  // Writes the bundle (card + weights + checksum) atomically.
+  Status Save(const std::filesystem::path& path) const;
+
+  // Loads a bundle. DataLoss for a damaged file (bad magic, truncated, checksum mismatch),
+  // FailedPrecondition for a newer/unknown format or architecture, InvalidArgument for a card
+  // that does not validate.
+  static StatusOr<std::unique_ptr<Classifier>> Load(const std::filesystem::path& path);
+
+ protected:
+  explicit Classifier(ModelCard card) : card_(std::move(card)) {}
+  // The serialized weights, as stored in the bundle.
+  virtual StatusOr<std::vector<uint8_t>> SerializeWeights() const = 0;
+
+  ModelCard card_;
+};
+
+// Imports a TorchScript classifier (torch.jit.save) that maps a float tensor
+// [N, C, H, W] normalised per `card.input` to [N, K] logits, K = card.class_names.size().
+// Runs one forward pass to check the output shape.
+StatusOr<std::unique_ptr<Classifier>> ImportTorchScript(const std::filesystem::path& script,
+                                                        ModelCard card);
+
+// Sets the number of threads used by model computation, process-wide (0 = all cores), and
+// tunes the allocator for LibTorch's allocation pattern. Idempotent; call before heavy work.
+void ConfigureCompute(int threads);
+int ComputeThreads();
+
+}  // namespace steadyeye

@@ -1,0 +1,40 @@
+// The model card: everything needed to use a model correctly and to know where it came from.
+// Stored as JSON inside every bundle; printed by `steadyeye model-card`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "steadyeye/core/status.h"
+#include "steadyeye/image/input_spec.h"
+
+namespace steadyeye {
+
+inline constexpr int kModelCardFormat = 1;
+
+struct ModelCard {
+  std::string id;         // version id: derived from the weights, so identical models share it
+  std::string parent_id;  // the model this one was derived from; empty for a fresh model
+  std::string created_at; // ISO 8601 UTC
+  std::string kind;       // "native" (trained by steadyeye) or "torchscript" (imported)
+  std::string architecture;
+  nlohmann::json hyperparameters = nlohmann::json::object();
+  std::vector<std::string> class_names;
+  InputSpec input;
+  // Data actually used: {"source", "fingerprint", "n_train", "n_val", "n_calib", ...}.
+  nlohmann::json training_data = nlohmann::json::object();
+  uint64_t seed = 0;
+  int threads = 0;
+  nlohmann::json metrics = nlohmann::json::object();  // at training time, on validation data
+
+  nlohmann::json ToJson() const;
+  // Validates required fields, class names (non-empty, unique) and the input spec.
+  static StatusOr<ModelCard> FromJson(const nlohmann::json& j);
+};
+
+// Current UTC time as "2026-11-28T21:56:04Z".
+std::string UtcNowIso8601();
+
+}  // namespace steadyeye

@@ -1,0 +1,36 @@
+// From images to class probabilities through a Classifier, in batches. The single path used by
+// eval, predict and (later) serving.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "steadyeye/core/status.h"
+#include "steadyeye/data/dataset.h"
+#include "steadyeye/image/image.h"
+#include "steadyeye/model/classifier.h"
+
+namespace steadyeye {
+
+struct Prediction {
+  int label = -1;
+  float probability = 0;
+  std::vector<std::pair<int, float>> top;  // best first
+  std::vector<float> probabilities;
+};
+
+// Softmax of each row of `logits` (rows x k), numerically stable.
+std::vector<float> Softmax(std::span<const float> logits, size_t k);
+
+// Conforms each image to the model's input spec, normalises, runs the model.
+StatusOr<std::vector<Prediction>> PredictImages(const Classifier& model,
+                                                std::span<const Image> images, size_t top_k = 3);
+
+// Probabilities (size() x num_classes) for every image of a dataset already conformed to the
+// model's input size. `on_progress(done, total)` is called after each batch.
+StatusOr<std::vector<float>> PredictDataset(const Classifier& model, const Dataset& data,
+                                            size_t batch_size = 256,
+                                            const std::function<void(size_t, size_t)>& on_progress = {});
+
+}  // namespace steadyeye

@@ -1,0 +1,56 @@
+// Training the default classifier (architecture "seye-cnn") from labelled images.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "steadyeye/core/status.h"
+#include "steadyeye/data/dataset.h"
+#include "steadyeye/model/classifier.h"
+
+namespace steadyeye {
+
+struct TrainProgress {
+  int epoch = 0;          // 1-based
+  int epochs = 0;
+  size_t seen = 0;        // images seen in this epoch
+  size_t epoch_size = 0;
+  double loss = 0;        // running mean over this epoch
+  double accuracy = 0;    // running training accuracy over this epoch
+  bool epoch_done = false;
+  double val_accuracy = 0;  // set when epoch_done
+  double val_nll = 0;
+};
+
+struct TrainOptions {
+  int epochs = 12;
+  int patience = 4;  // stop when validation accuracy has not improved for this many epochs
+  int batch_size = 128;
+  double learning_rate = 0.05;  // peak, reached after a one-epoch warm-up, then cosine decay
+  double weight_decay = 5e-4;
+  double label_smoothing = 0.0;
+  uint64_t seed = 1;
+  int threads = 0;  // 0 = all cores
+  // Stage widths and convolutions per stage; 2x2 max-pooling between stages.
+  std::vector<int> widths = {32, 64, 128};
+  std::vector<int> depths = {2, 2, 1};
+  bool augment = true;  // random shifts of up to 2 px and horizontal flips
+  std::string data_source;  // recorded in the card
+  std::function<void(const TrainProgress&)> on_progress;
+};
+
+// Trains on `train`, selects the epoch with the best accuracy on `val` (early stopping), and
+// returns the classifier with those weights. `spec` gives the normalisation; its size and
+// channels must match the data. Deterministic for a given seed and thread count.
+StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, const Dataset& val,
+                                                      const InputSpec& spec,
+                                                      const TrainOptions& options);
+
+// Per-channel mean and standard deviation of pixel/255 over the dataset: the normalisation
+// stored in the model's input spec.
+InputSpec FitNormalization(const Dataset& data);
+
+}  // namespace steadyeye

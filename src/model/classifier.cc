@@ -1,0 +1,29 @@
+#include "steadyeye/model/classifier.h"
+
+#include "bundle.h"
+#include "factories.h"
+
+namespace steadyeye {
+
+Status Classifier::Save(const std::filesystem::path& path) const {
+  SEYE_ASSIGN_OR_RETURN(auto weights, SerializeWeights());
+  return internal::WriteBundle(path, {card_.ToJson().dump(2), std::move(weights)});
+}
+
+StatusOr<std::unique_ptr<Classifier>> Classifier::Load(const std::filesystem::path& path) {
+  SEYE_ASSIGN_OR_RETURN(internal::BundleContents contents, internal::ReadBundle(path));
+  const auto json = nlohmann::json::parse(contents.card_json, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return DataLossError(path.string() + ": model card is not valid JSON");
+  }
+  auto card = ModelCard::FromJson(json);
+  if (!card.ok()) return card.status().WithContext(path.string());
+  StatusOr<std::unique_ptr<Classifier>> model =
+      card->kind == "native"
+          ? internal::LoadNativeClassifier(std::move(*card), contents.weights)
+          : internal::LoadTorchScriptClassifier(std::move(*card), std::move(contents.weights));
+  if (!model.ok()) return model.status().WithContext(path.string());
+  return model;
+}
+
+}  // namespace steadyeye

@@ -1,0 +1,85 @@
+#include "steadyeye/model/model_card.h"
+
+#include <ctime>
+#include <set>
+
+namespace steadyeye {
+
+using nlohmann::json;
+
+std::string UtcNowIso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json ModelCard::ToJson() const {
+  return json{
+      {"format", kModelCardFormat},
+      {"id", id},
+      {"parent_id", parent_id},
+      {"created_at", created_at},
+      {"kind", kind},
+      {"architecture", architecture},
+      {"hyperparameters", hyperparameters},
+      {"class_names", class_names},
+      {"input",
+       {{"channels", input.channels},
+        {"height", input.height},
+        {"width", input.width},
+        {"mean", input.mean},
+        {"std", input.std}}},
+      {"training_data", training_data},
+      {"seed", seed},
+      {"threads", threads},
+      {"metrics", metrics},
+  };
+}
+
+StatusOr<ModelCard> ModelCard::FromJson(const json& j) {
+  ModelCard card;
+  try {
+    const int format = j.at("format").get<int>();
+    if (format > kModelCardFormat) {
+      return FailedPreconditionError("model card format " + std::to_string(format) +
+                                     " is newer than this build understands (" +
+                                     std::to_string(kModelCardFormat) + ")");
+    }
+    card.id = j.at("id").get<std::string>();
+    card.parent_id = j.value("parent_id", "");
+    card.created_at = j.value("created_at", "");
+    card.kind = j.at("kind").get<std::string>();
+    card.architecture = j.at("architecture").get<std::string>();
+    card.hyperparameters = j.value("hyperparameters", json::object());
+    card.class_names = j.at("class_names").get<std::vector<std::string>>();
+    const json& in = j.at("input");
+    card.input.channels = in.at("channels").get<int>();
+    card.input.height = in.at("height").get<int>();
+    card.input.width = in.at("width").get<int>();
+    card.input.mean = in.at("mean").get<std::vector<float>>();
+    card.input.std = in.at("std").get<std::vector<float>>();
+    card.training_data = j.value("training_data", json::object());
+    card.seed = j.value("seed", uint64_t{0});
+    card.threads = j.value("threads", 0);
+    card.metrics = j.value("metrics", json::object());
+  } catch (const json::exception& e) {
+    return InvalidArgumentError(std::string("invalid model card: ") + e.what());
+  }
+  if (card.kind != "native" && card.kind != "torchscript") {
+    return FailedPreconditionError("unknown model kind '" + card.kind + "'");
+  }
+  if (card.class_names.size() < 2) {
+    return InvalidArgumentError("invalid model card: needs at least 2 class names");
+  }
+  if (std::set<std::string>(card.class_names.begin(), card.class_names.end()).size() !=
+      card.class_names.size()) {
+    return InvalidArgumentError("invalid model card: class names are not unique");
+  }
+  if (Status st = card.input.Validate(); !st.ok()) return st.WithContext("invalid model card");
+  return card;
+}
+
+}  // namespace steadyeye

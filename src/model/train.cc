@@ -1,0 +1,265 @@
+#include "steadyeye/model/train.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <numbers>
+#include <random>
+
+#include "native_classifier.h"
+
+namespace steadyeye {
+
+namespace {
+
+using internal::SeyeCnn;
+constexpr int kMaxShift = 2;
+constexpr size_t kEvalBatch = 500;
+
+Status CheckInputs(const Dataset& train, const Dataset& val, const InputSpec& spec,
+                   const TrainOptions& o) {
+  SEYE_RETURN_IF_ERROR(spec.Validate());
+  for (const Dataset* d : {&train, &val}) {
+    if (d->channels != spec.channels || d->height != spec.height || d->width != spec.width) {
+      return InvalidArgumentError("training data does not match the input spec " + spec.ShapeString());
+    }
+  }
+  if (train.class_names.size() < 2) return InvalidArgumentError("training needs at least 2 classes");
+  if (val.class_names != train.class_names) {
+    return InvalidArgumentError("validation and training data have different classes");
+  }
+  if (train.size() < size_t(o.batch_size) || val.size() == 0) {
+    return InvalidArgumentError("too little data: " + std::to_string(train.size()) +
+                                " training images (need at least one batch of " +
+                                std::to_string(o.batch_size) + ") and " + std::to_string(val.size()) +
+                                " validation images");
+  }
+  if (o.epochs < 1 || o.batch_size < 2 || !(o.learning_rate > 0) || o.patience < 1) {
+    return InvalidArgumentError("epochs, patience >= 1, batch size >= 2 and learning rate > 0 required");
+  }
+  if (o.widths.empty() || o.widths.size() != o.depths.size()) {
+    return InvalidArgumentError("need one depth per stage width");
+  }
+  return Status::Ok();
+}
+
+// Writes one image, randomly shifted (edge pixels repeated) and mirrored, as normalised CHW.
+void AugmentInto(std::span<const uint8_t> src, const InputSpec& spec, std::mt19937_64& rng,
+                 float* dst) {
+  std::uniform_int_distribution<int> shift(-kMaxShift, kMaxShift);
+  const int dx = shift(rng), dy = shift(rng);
+  const bool flip = (rng() & 1) != 0;
+  const int w = spec.width, h = spec.height, c = spec.channels;
+  for (int ch = 0; ch < c; ++ch) {
+    const float scale = 1.0f / (255.0f * spec.std[ch]);
+    const float offset = spec.mean[ch] / spec.std[ch];
+    float* plane = dst + size_t(ch) * h * w;
+    for (int y = 0; y < h; ++y) {
+      const int sy = std::clamp(y - dy, 0, h - 1);
+      for (int x = 0; x < w; ++x) {
+        const int sx = std::clamp((flip ? w - 1 - x : x) - dx, 0, w - 1);
+        plane[y * w + x] = src[(size_t(sy) * w + sx) * c + ch] * scale - offset;
+      }
+    }
+  }
+}
+
+struct EvalResult {
+  double accuracy = 0;
+  double nll = 0;
+};
+
+EvalResult Evaluate(SeyeCnn& net, const Dataset& data, const InputSpec& spec) {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const size_t per = spec.values_per_image();
+  size_t correct = 0;
+  double nll = 0;
+  std::vector<float> buffer;
+  for (size_t start = 0; start < data.size(); start += kEvalBatch) {
+    const size_t n = std::min(kEvalBatch, data.size() - start);
+    buffer.resize(n * per);
+    for (size_t i = 0; i < n; ++i) {
+      Normalize(data.pixels_of(start + i), spec, std::span<float>(buffer.data() + i * per, per));
+    }
+    const auto x = torch::from_blob(buffer.data(), {int64_t(n), spec.channels, spec.height, spec.width})
+                       .contiguous(at::MemoryFormat::ChannelsLast);
+    const auto labels = torch::from_blob(const_cast<int*>(data.labels.data() + start), {int64_t(n)},
+                                         torch::kInt32).to(torch::kLong);
+    const auto log_probs = torch::log_softmax(net->forward(x), 1);
+    correct += log_probs.argmax(1).eq(labels).sum().item<int64_t>();
+    nll -= log_probs.gather(1, labels.unsqueeze(1)).sum().item<double>();
+  }
+  net->train();
+  return {double(correct) / double(data.size()), nll / double(data.size())};
+}
+
+using Snapshot = std::map<std::string, torch::Tensor>;
+
+Snapshot TakeSnapshot(SeyeCnn& net) {
+  Snapshot s;
+  for (const auto& p : net->named_parameters()) s[p.key()] = p.value().detach().clone();
+  for (const auto& b : net->named_buffers()) s[b.key()] = b.value().detach().clone();
+  return s;
+}
+
+void RestoreSnapshot(SeyeCnn& net, const Snapshot& s) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net->named_parameters()) p.value().copy_(s.at(p.key()));
+  for (auto& b : net->named_buffers()) b.value().copy_(s.at(b.key()));
+}
+
+// Channels-last activations let oneDNN skip layout reorders in every training step.
+void SetMemoryFormat(SeyeCnn& net, at::MemoryFormat format) {
+  for (auto& p : net->parameters()) {
+    if (p.dim() == 4) p.set_data(p.data().contiguous(format));
+  }
+}
+
+ModelCard MakeCard(const Dataset& train, const Dataset& val, const InputSpec& spec,
+                   const TrainOptions& o) {
+  ModelCard card;
+  card.kind = "native";
+  card.architecture = "seye-cnn";
+  card.created_at = UtcNowIso8601();
+  card.class_names = train.class_names;
+  card.input = spec;
+  card.seed = o.seed;
+  card.threads = ComputeThreads();
+  card.hyperparameters = {
+      {"widths", o.widths},        {"depths", o.depths},
+      {"epochs", o.epochs},        {"patience", o.patience},
+      {"batch_size", o.batch_size}, {"learning_rate", o.learning_rate},
+      {"weight_decay", o.weight_decay}, {"label_smoothing", o.label_smoothing},
+      {"augment", o.augment ? "shift2+flip" : "none"},
+  };
+  card.training_data = {
+      {"source", o.data_source},
+      {"fingerprint", ToHex(train.Fingerprint())},
+      {"validation_fingerprint", ToHex(val.Fingerprint())},
+      {"n_train", train.size()},
+      {"n_val", val.size()},
+  };
+  return card;
+}
+
+}  // namespace
+
+InputSpec FitNormalization(const Dataset& data) {
+  InputSpec spec;
+  spec.channels = data.channels;
+  spec.height = data.height;
+  spec.width = data.width;
+  spec.mean.assign(data.channels, 0.0f);
+  spec.std.assign(data.channels, 1.0f);
+  std::vector<double> sum(data.channels, 0), sq(data.channels, 0);
+  for (size_t i = 0; i < data.pixels.size(); ++i) {
+    const double v = data.pixels[i] / 255.0;
+    sum[i % data.channels] += v;
+    sq[i % data.channels] += v * v;
+  }
+  const double n = double(data.pixels.size() / std::max(1, data.channels));
+  for (int c = 0; c < data.channels && n > 0; ++c) {
+    const double mean = sum[c] / n;
+    spec.mean[c] = float(mean);
+    spec.std[c] = float(std::max(1e-3, std::sqrt(std::max(0.0, sq[c] / n - mean * mean))));
+  }
+  return spec;
+}
+
+StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, const Dataset& val,
+                                                      const InputSpec& spec,
+                                                      const TrainOptions& o) {
+  SEYE_RETURN_IF_ERROR(CheckInputs(train, val, spec, o));
+  ConfigureCompute(o.threads);
+  ModelCard card = MakeCard(train, val, spec, o);
+  return internal::GuardTorch("training", [&]() -> StatusOr<std::unique_ptr<Classifier>> {
+    torch::manual_seed(o.seed);
+    SEYE_ASSIGN_OR_RETURN(SeyeCnn net, internal::BuildNetwork(card));
+    SetMemoryFormat(net, at::MemoryFormat::ChannelsLast);
+    net->train();
+    torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(o.learning_rate)
+                                                       .momentum(0.9)
+                                                       .nesterov(true)
+                                                       .weight_decay(o.weight_decay));
+    std::mt19937_64 rng(o.seed * 0x9E3779B97F4A7C15ull + 1);
+    const size_t per = spec.values_per_image();
+    const size_t steps_per_epoch = train.size() / o.batch_size;  // the last partial batch is dropped
+    const size_t total_steps = steps_per_epoch * o.epochs;
+    std::vector<size_t> order(train.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::vector<float> batch(o.batch_size * per);
+    std::vector<int64_t> labels(o.batch_size);
+
+    Snapshot best;
+    EvalResult best_eval{-1, 0};
+    int best_epoch = 0, epochs_run = 0;
+    size_t step = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+      std::shuffle(order.begin(), order.end(), rng);
+      TrainProgress progress{epoch, o.epochs, 0, steps_per_epoch * o.batch_size};
+      double loss_sum = 0;
+      size_t correct = 0;
+      for (size_t s = 0; s < steps_per_epoch; ++s, ++step) {
+        // One-epoch linear warm-up, then cosine decay to zero.
+        const double t = double(step) / double(total_steps);
+        const double warm = double(step + 1) / double(steps_per_epoch);
+        const double lr = o.learning_rate * std::min(1.0, warm) * 0.5 * (1 + std::cos(std::numbers::pi * t));
+        for (auto& group : optimizer.param_groups()) {
+          static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+        }
+        for (int i = 0; i < o.batch_size; ++i) {
+          const size_t idx = order[s * o.batch_size + i];
+          float* dst = batch.data() + i * per;
+          if (o.augment) {
+            AugmentInto(train.pixels_of(idx), spec, rng, dst);
+          } else {
+            Normalize(train.pixels_of(idx), spec, std::span<float>(dst, per));
+          }
+          labels[i] = train.labels[idx];
+        }
+        const auto x = torch::from_blob(batch.data(), {o.batch_size, spec.channels, spec.height, spec.width})
+                           .contiguous(at::MemoryFormat::ChannelsLast);
+        const auto y = torch::from_blob(labels.data(), {o.batch_size}, torch::kLong);
+        optimizer.zero_grad();
+        const auto logits = net->forward(x);
+        const auto loss = torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing));
+        loss.backward();
+        optimizer.step();
+        loss_sum += loss.item<double>();
+        correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+        progress.seen = (s + 1) * o.batch_size;
+        progress.loss = loss_sum / double(s + 1);
+        progress.accuracy = double(correct) / double(progress.seen);
+        if (o.on_progress) o.on_progress(progress);
+      }
+      const EvalResult eval = Evaluate(net, val, spec);
+      epochs_run = epoch;
+      if (eval.accuracy > best_eval.accuracy) {
+        best_eval = eval;
+        best_epoch = epoch;
+        best = TakeSnapshot(net);
+      }
+      progress.epoch_done = true;
+      progress.val_accuracy = eval.accuracy;
+      progress.val_nll = eval.nll;
+      if (o.on_progress) o.on_progress(progress);
+      if (epoch - best_epoch >= o.patience) break;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    RestoreSnapshot(net, best);
+    SetMemoryFormat(net, at::MemoryFormat::Contiguous);
+    card.metrics = {
+        {"val_accuracy", best_eval.accuracy}, {"val_nll", best_eval.nll},
+        {"best_epoch", best_epoch},           {"epochs_run", epochs_run},
+        {"train_seconds", seconds},
+        {"train_images_per_second", double(step * o.batch_size) / seconds},
+    };
+    return internal::MakeNativeClassifier(std::move(card), std::move(net));
+  });
+}
+
+}  // namespace steadyeye
