@@ -171,7 +171,11 @@ StatusOr<std::vector<uint8_t>> Encode(const Image& image, const std::string& ext
                                 std::to_string(image.channels) + " channels");
   }
   cv::Mat mat = internal::AsMat(image);
-  if (image.channels == 3) cv::cvtColor(mat, mat, cv::COLOR_RGB2BGR);
+  if (image.channels == 3) {
+    cv::Mat bgr;  // a new buffer: converting in place would rewrite the caller's pixels
+    cv::cvtColor(mat, bgr, cv::COLOR_RGB2BGR);
+    mat = bgr;
+  }
   std::vector<uint8_t> out;
   try {
     if (!cv::imencode(ext, mat, out, params)) return InternalError("OpenCV could not encode " + ext);

@@ -1,0 +1,198 @@
+// Every subcommand through the real binary, on real Fashion-MNIST data.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+#include "steadyeye/core/file.h"
+#include "test_util.h"
+
+namespace steadyeye {
+namespace {
+
+using testing::Binary;
+using testing::RunCommand;
+
+std::vector<nlohmann::json> JsonLines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
+  }
+  return lines;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  // One small model, trained once through the CLI, shared by the tests below.
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    const auto r = RunCommand(Binary() + " train --data fashion-mnist --out " + Model() +
+                       " --epochs 4 --limit 4000 --batch-size 64 --lr 0.1 --widths 8,16,32 --depths 1,1,1 --threads 1 --seed 4");
+    train_result_ = new testing::CommandResult(r);
+  }
+  static void TearDownTestSuite() {
+    delete train_result_;
+    delete dir_;
+  }
+  static std::string Model() { return (*dir_ / "tiny.seye").string(); }
+  static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
+
+  static testing::TempDir* dir_;
+  static testing::CommandResult* train_result_;
+};
+testing::TempDir* Cli::dir_ = nullptr;
+testing::CommandResult* Cli::train_result_ = nullptr;
+
+TEST_F(Cli, VersionAndHelpForEveryCommand) {
+  const auto v = RunCommand(Binary() + " --version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_EQ(v.out, "steadyeye 0.1.0\n");
+  const auto help = RunCommand(Binary() + " --help");
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* cmd : {"demo", "train", "eval", "predict", "export-images", "model-card",
+                          "import-torchscript"}) {
+    EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
+    const auto sub = RunCommand(Binary() + " " + cmd + " --help");
+    EXPECT_EQ(sub.exit_code, 0) << cmd;
+    EXPECT_NE(sub.out.find("Usage"), std::string::npos) << cmd;
+  }
+  EXPECT_EQ(RunCommand(Binary()).exit_code, 2);                  // no subcommand
+  EXPECT_EQ(RunCommand(Binary() + " train").exit_code, 2);       // --out missing
+  EXPECT_EQ(RunCommand(Binary() + " frobnicate").exit_code, 2);  // unknown command
+}
+
+TEST_F(Cli, TrainShowsProgressAndWritesACompleteCard) {
+  ASSERT_EQ(train_result_->exit_code, 0) << train_result_->err;
+  EXPECT_NE(train_result_->out.find("saved"), std::string::npos);
+  EXPECT_NE(train_result_->err.find("epoch 1/4"), std::string::npos);
+  EXPECT_NE(train_result_->err.find("img/s"), std::string::npos);
+  EXPECT_NE(train_result_->err.find("val acc"), std::string::npos);
+
+  const auto r = RunCommand(Binary() + " model-card " + Model());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto card = nlohmann::json::parse(r.out);
+  EXPECT_EQ(card["class_names"].size(), 10u);
+  EXPECT_EQ(card["input"]["height"], 28);
+  EXPECT_EQ(card["architecture"], "seye-cnn");
+  EXPECT_EQ(card["hyperparameters"]["widths"], nlohmann::json({8, 16, 32}));
+  EXPECT_EQ(card["training_data"]["source"], "fashion-mnist:train");
+  EXPECT_EQ(card["training_data"]["fingerprint"].get<std::string>().size(), 64u);
+  EXPECT_EQ(card["seed"], 4);
+  EXPECT_EQ(card["parent_id"], "");
+  EXPECT_FALSE(card["created_at"].get<std::string>().empty());
+  EXPECT_TRUE(card["metrics"].contains("val_accuracy"));
+}
+
+TEST_F(Cli, EvalJsonHasTheAgreedFields) {
+  const auto r = RunCommand(Binary() + " eval --model " + Model() + " --data fashion-mnist:test --limit 500 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["n"], 500);
+  EXPECT_GT(j["accuracy"].get<double>(), 0.5);
+  EXPECT_LE(j["accuracy"].get<double>(), 1.0);
+  EXPECT_EQ(j["per_class"].size(), 10u);
+  EXPECT_EQ(j["confusion"].size(), 10u);
+  EXPECT_GT(j["nll"].get<double>(), 0.0);
+  EXPECT_GE(j["ece"].get<double>(), 0.0);
+
+  const auto table = RunCommand(Binary() + " eval --model " + Model() + " --limit 200");
+  ASSERT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("accuracy"), std::string::npos);
+  EXPECT_NE(table.out.find("Ankle_boot"), std::string::npos);
+}
+
+TEST_F(Cli, ExportedFolderEvaluatesExactlyLikeTheIdxSplit) {
+  const std::string folder = Path("export");
+  const auto e = RunCommand(Binary() + " export-images --data fashion-mnist:test --limit 60 --out " + folder);
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("wrote 60"), std::string::npos);
+  const auto from_folder = RunCommand(Binary() + " eval --json --model " + Model() + " --data " + folder);
+  const auto from_idx = RunCommand(Binary() + " eval --json --model " + Model() + " --data fashion-mnist:test --limit 60");
+  ASSERT_EQ(from_folder.exit_code, 0) << from_folder.err;
+  const auto a = nlohmann::json::parse(from_folder.out), b = nlohmann::json::parse(from_idx.out);
+  EXPECT_EQ(a["confusion"], b["confusion"]);
+  EXPECT_DOUBLE_EQ(a["nll"].get<double>(), b["nll"].get<double>());
+}
+
+TEST_F(Cli, PredictAnswersGoodFilesAndExplainsBadOnes) {
+  const std::string folder = Path("predict");
+  ASSERT_EQ(RunCommand(Binary() + " export-images --limit 10 --out " + folder).exit_code, 0);
+  ASSERT_TRUE(WriteFileAtomic(*dir_ / "empty.png", std::string()).ok());
+  ASSERT_TRUE(WriteFileAtomic(*dir_ / "text.jpg", std::string("hello")).ok());
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(folder)) {
+    if (e.is_regular_file()) files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_EQ(files.size(), 10u);
+  const std::string good = files[0] + " " + files[1];
+  const auto r = RunCommand(Binary() + " predict --json --model " + Model() + " " + good + " " +
+                     Path("empty.png") + " " + Path("missing.png") + " " + Path("text.jpg"));
+  EXPECT_EQ(r.exit_code, 1);
+  const auto lines = JsonLines(r.out);
+  ASSERT_EQ(lines.size(), 5u);
+  for (int i : {0, 1}) {
+    EXPECT_TRUE(lines[i].contains("label")) << lines[i];
+    EXPECT_EQ(lines[i]["top"].size(), 3u);
+  }
+  EXPECT_NE(lines[2]["error"].get<std::string>().find("empty"), std::string::npos);
+  EXPECT_NE(lines[3]["error"].get<std::string>().find("no such file"), std::string::npos);
+  EXPECT_NE(lines[4]["error"].get<std::string>().find("not a PNG or JPEG"), std::string::npos);
+
+  const auto text = RunCommand(Binary() + " predict --model " + Model() + " " + good);
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("top:"), std::string::npos);
+}
+
+TEST_F(Cli, ImportedTorchScriptRunsThroughPredictAndEval) {
+  const std::string script = Path("net.pt");
+  ASSERT_EQ(RunCommand(std::string(SEYE_TEST_TOOLS_DIR) + "/make_torchscript_fixture " + script + " 10").exit_code, 0);
+  const std::string classes =
+      "T-shirt_top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle_boot";
+  const auto imp = RunCommand(Binary() + " import-torchscript --model " + script + " --classes " + classes +
+                       " --input 1x28x28 --out " + Path("ts.seye"));
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
+  const auto card = nlohmann::json::parse(RunCommand(Binary() + " model-card " + Path("ts.seye")).out);
+  EXPECT_EQ(card["kind"], "torchscript");
+  const auto ev = RunCommand(Binary() + " eval --json --limit 100 --model " + Path("ts.seye"));
+  ASSERT_EQ(ev.exit_code, 0) << ev.err;
+  EXPECT_EQ(nlohmann::json::parse(ev.out)["n"], 100);
+
+  const auto bad = RunCommand(Binary() + " import-torchscript --model " + script + " --classes a,b --out " + Path("x.seye"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("the card has 2"), std::string::npos);
+}
+
+TEST_F(Cli, BadInputsGetClearErrors) {
+  const auto test_split = RunCommand(Binary() + " train --data fashion-mnist:test --out " + Path("x.seye"));
+  EXPECT_EQ(test_split.exit_code, 1);
+  EXPECT_NE(test_split.err.find("evaluation only"), std::string::npos);
+
+  const auto missing = RunCommand(Binary() + " eval --model " + Path("nope.seye"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no such file"), std::string::npos);
+
+  auto bytes = *ReadFileBytes(Model());
+  bytes[bytes.size() / 3] ^= 1;
+  ASSERT_TRUE(WriteFileAtomic(*dir_ / "damaged.seye", bytes).ok());
+  const auto damaged = RunCommand(Binary() + " eval --model " + Path("damaged.seye"));
+  EXPECT_EQ(damaged.exit_code, 1);
+  EXPECT_NE(damaged.err.find("checksum mismatch"), std::string::npos);
+
+  const auto no_data = RunCommand(Binary() + " eval --model " + Model() + " --data /no/such/dir");
+  EXPECT_EQ(no_data.exit_code, 1);
+  EXPECT_NE(no_data.err.find("neither fashion-mnist"), std::string::npos);
+}
+
+TEST_F(Cli, DemoReusesAnExistingModelAndEvaluatesOnTheTestSplit) {
+  const auto r = RunCommand(Binary() + " demo --model " + Model());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("reusing"), std::string::npos);
+  EXPECT_NE(r.out.find("10000 images"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace steadyeye
