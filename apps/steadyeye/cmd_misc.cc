@@ -21,7 +21,7 @@ int RunExport(const ExportArgs& args) {
   if (!ref.ok()) return Fail(ref.status());
   LoadOptions options;
   options.limit = args.limit;
-  auto data = LoadDataset(*ref, options);
+  auto data = LoadWithProgress(*ref, std::move(options));
   if (!data.ok()) return Fail(data.status());
   auto written = ExportImages(*data, args.out);
   if (!written.ok()) return Fail(written.status());

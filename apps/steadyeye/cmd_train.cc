@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 
 #include "common.h"
@@ -19,13 +21,7 @@ int RunTrain(TrainArgs& args) {
     load.spec = *spec;
   }
   load.limit = args.limit;
-  LoadReport report;
-  auto all = [&] {
-    Progress progress("loading " + ref->ToString(), 0, "img");
-    load.on_progress = [&](size_t done, size_t) { progress.Update(int64_t(done)); };
-    return LoadDataset(*ref, load, &report);
-  }();
-  for (const auto& skipped : report.skipped) std::fprintf(stderr, "skipped %s\n", skipped.c_str());
+  auto all = LoadWithProgress(*ref, std::move(load));
   if (!all.ok()) return Fail(all.status());
   TrainingSplits splits = SplitForTraining(*all);
   const InputSpec spec = FitNormalization(splits.train);
@@ -37,6 +33,13 @@ int RunTrain(TrainArgs& args) {
   o.augment = !args.no_augment;
   o.data_source = ref->ToString();
   std::unique_ptr<Progress> bar;
+  const auto start = std::chrono::steady_clock::now();
+  // The bar's own ETA covers one epoch; this one covers the whole run at the maximum epochs.
+  auto total_eta = [&](const TrainProgress& p) {
+    const double done = double(p.epoch - 1) + double(p.seen) / double(std::max<size_t>(1, p.epoch_size));
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return done > 0 ? FormatDuration(elapsed * (p.epochs - done) / done) : std::string("?");
+  };
   o.on_progress = [&](const TrainProgress& p) {
     if (!bar) bar = std::make_unique<Progress>(fmt::format("epoch {}/{}", p.epoch, p.epochs),
                                                int64_t(p.epoch_size), "img");
@@ -45,7 +48,8 @@ int RunTrain(TrainArgs& args) {
                               p.accuracy, p.val_accuracy, p.val_nll));
       bar.reset();
     } else {
-      bar->Update(int64_t(p.seen), fmt::format("loss {:.4f} acc {:.4f}", p.loss, p.accuracy));
+      bar->Update(int64_t(p.seen), fmt::format("loss {:.4f} acc {:.4f} | all epochs ETA {}", p.loss,
+                                               p.accuracy, total_eta(p)));
     }
   };
   auto model = TrainClassifier(splits.train, splits.validation, spec, o);

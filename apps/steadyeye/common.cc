@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <cstdio>
+#include <memory>
 
 #include "steadyeye/core/progress.h"
 
@@ -24,18 +25,27 @@ StatusOr<DataRef> ResolveDataRef(const std::string& text, DataPurpose purpose) {
   return ref;
 }
 
+StatusOr<Dataset> LoadWithProgress(const DataRef& ref, LoadOptions options) {
+  std::unique_ptr<Progress> progress;
+  if (ref.kind == DataRef::Kind::kFolder) {
+    options.on_progress = [&](size_t done, size_t total) {
+      if (!progress) progress = std::make_unique<Progress>("decoding " + ref.ToString(), int64_t(total), "img");
+      progress->Update(int64_t(done));
+    };
+  }
+  LoadReport report;
+  auto data = LoadDataset(ref, options, &report);
+  progress.reset();
+  for (const auto& skipped : report.skipped) std::fprintf(stderr, "skipped %s\n", skipped.c_str());
+  return data;
+}
+
 StatusOr<Dataset> LoadForModel(const DataRef& ref, const Classifier& model, size_t limit) {
   LoadOptions options;
   options.spec = model.card().input;
   options.class_names = model.card().class_names;
   options.limit = limit;
-  Progress progress("loading " + ref.ToString(), 0, "img");
-  options.on_progress = [&](size_t done, size_t) { progress.Update(int64_t(done)); };
-  LoadReport report;
-  auto data = LoadDataset(ref, options, &report);
-  if (ref.kind == DataRef::Kind::kFolder) progress.Finish();
-  for (const auto& skipped : report.skipped) std::fprintf(stderr, "skipped %s\n", skipped.c_str());
-  return data;
+  return LoadWithProgress(ref, std::move(options));
 }
 
 void AddThreadsOption(CLI::App& cmd, int& threads) {

@@ -24,7 +24,10 @@ int Fail(const Status& status);
 enum class DataPurpose { kTraining, kEvaluation };
 StatusOr<DataRef> ResolveDataRef(const std::string& text, DataPurpose purpose);
 
-// Loads data for a model (conformed to its input, classes matched by name), with progress.
+// Loads data, showing progress while image folders are decoded and listing skipped files.
+StatusOr<Dataset> LoadWithProgress(const DataRef& ref, LoadOptions options);
+
+// Loads data for a model (conformed to its input, classes matched by name).
 StatusOr<Dataset> LoadForModel(const DataRef& ref, const Classifier& model, size_t limit);
 
 struct TrainArgs {
