@@ -5,6 +5,17 @@
 
 namespace steadyeye {
 
+StatusOr<std::vector<float>> Classifier::Logits(std::span<const float> inputs, size_t batch) const {
+  const size_t expected = batch * card_.input.values_per_image();
+  if (inputs.size() != expected) {
+    return InvalidArgumentError("expected " + std::to_string(expected) +
+                                " input values for a batch of " + std::to_string(batch) + ", got " +
+                                std::to_string(inputs.size()));
+  }
+  if (batch == 0) return std::vector<float>{};
+  return Run(inputs, batch);
+}
+
 Status Classifier::Save(const std::filesystem::path& path) const {
   SEYE_ASSIGN_OR_RETURN(auto weights, SerializeWeights());
   return internal::WriteBundle(path, {card_.ToJson().dump(2), std::move(weights)});

@@ -14,14 +14,9 @@ class NativeClassifier final : public Classifier {
   NativeClassifier(ModelCard card, SeyeCnn net)
       : Classifier(std::move(card)), net_(std::move(net)), plan_(*net_) {}
 
-  StatusOr<std::vector<float>> Logits(std::span<const float> inputs, size_t batch) const override {
+ protected:
+  StatusOr<std::vector<float>> Run(std::span<const float> inputs, size_t batch) const override {
     const auto& in = card_.input;
-    if (inputs.size() != batch * in.values_per_image()) {
-      return InvalidArgumentError("expected " + std::to_string(batch * in.values_per_image()) +
-                                  " input values for a batch of " + std::to_string(batch) +
-                                  ", got " + std::to_string(inputs.size()));
-    }
-    if (batch == 0) return std::vector<float>{};
     return GuardTorch("inference", [&]() -> StatusOr<std::vector<float>> {
       c10::InferenceMode guard;
       const auto x = torch::from_blob(const_cast<float*>(inputs.data()),
@@ -31,7 +26,6 @@ class NativeClassifier final : public Classifier {
     });
   }
 
- protected:
   StatusOr<std::vector<uint8_t>> SerializeWeights() const override {
     return GuardTorch("serializing weights", [&]() -> StatusOr<std::vector<uint8_t>> {
       std::ostringstream out;

@@ -37,6 +37,13 @@ Prediction MakePrediction(std::span<const float> probs, size_t top_k) {
 
 }  // namespace
 
+void NormalizeRange(const Dataset& data, size_t start, size_t n, const InputSpec& spec, float* out) {
+  const size_t per = spec.values_per_image();
+  for (size_t i = 0; i < n; ++i) {
+    Normalize(data.pixels_of(start + i), spec, std::span<float>(out + i * per, per));
+  }
+}
+
 StatusOr<std::vector<Prediction>> PredictImages(const Classifier& model,
                                                 std::span<const Image> images, size_t top_k) {
   const InputSpec& spec = model.card().input;
@@ -72,9 +79,7 @@ StatusOr<std::vector<float>> PredictDataset(const Classifier& model, const Datas
   for (size_t start = 0; start < data.size(); start += batch_size) {
     const size_t n = std::min(batch_size, data.size() - start);
     inputs.resize(n * per);
-    for (size_t i = 0; i < n; ++i) {
-      Normalize(data.pixels_of(start + i), spec, std::span<float>(inputs.data() + i * per, per));
-    }
+    NormalizeRange(data, start, n, spec, inputs.data());
     SEYE_ASSIGN_OR_RETURN(auto logits, model.Logits(inputs, n));
     const auto p = Softmax(logits, k);
     std::copy(p.begin(), p.end(), probs.begin() + start * k);

@@ -16,14 +16,9 @@ class TorchScriptClassifier final : public Classifier {
   TorchScriptClassifier(ModelCard card, std::vector<uint8_t> script, torch::jit::Module module)
       : Classifier(std::move(card)), script_(std::move(script)), module_(std::move(module)) {}
 
-  StatusOr<std::vector<float>> Logits(std::span<const float> inputs, size_t batch) const override {
+ protected:
+  StatusOr<std::vector<float>> Run(std::span<const float> inputs, size_t batch) const override {
     const auto& in = card_.input;
-    if (inputs.size() != batch * in.values_per_image()) {
-      return InvalidArgumentError("expected " + std::to_string(batch * in.values_per_image()) +
-                                  " input values for a batch of " + std::to_string(batch) +
-                                  ", got " + std::to_string(inputs.size()));
-    }
-    if (batch == 0) return std::vector<float>{};
     return GuardTorch("TorchScript inference", [&]() -> StatusOr<std::vector<float>> {
       c10::InferenceMode guard;
       const auto x = torch::from_blob(const_cast<float*>(inputs.data()),
@@ -44,7 +39,6 @@ class TorchScriptClassifier final : public Classifier {
     });
   }
 
- protected:
   StatusOr<std::vector<uint8_t>> SerializeWeights() const override { return script_; }
 
  private:

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "native_classifier.h"
+#include "steadyeye/model/predict.h"
 
 namespace steadyeye {
 
@@ -105,9 +106,7 @@ EvalResult Evaluate(SeyeCnn& net, const Dataset& data, const InputSpec& spec) {
   for (size_t start = 0; start < data.size(); start += kEvalBatch) {
     const size_t n = std::min(kEvalBatch, data.size() - start);
     buffer.resize(n * per);
-    for (size_t i = 0; i < n; ++i) {
-      Normalize(data.pixels_of(start + i), spec, std::span<float>(buffer.data() + i * per, per));
-    }
+    NormalizeRange(data, start, n, spec, buffer.data());
     const auto x = torch::from_blob(buffer.data(), {int64_t(n), spec.channels, spec.height, spec.width})
                        .contiguous(at::MemoryFormat::ChannelsLast);
     const auto labels = torch::from_blob(const_cast<int*>(data.labels.data() + start), {int64_t(n)},

@@ -1,10 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "steadyeye/core/file.h"
-#include "steadyeye/data/source.h"
-#include "steadyeye/data/splits.h"
-#include "steadyeye/model/train.h"
 #include "test_util.h"
+#include "tiny_model.h"
 
 namespace steadyeye {
 namespace {
@@ -12,20 +10,8 @@ namespace {
 class DamagedBundle : public ::testing::Test {
  protected:
   void SetUp() override {
-    DataRef ref;
-    ref.split = Split::kTrain;
-    LoadOptions options;
-    options.limit = 600;
-    const auto all = LoadDataset(ref, options);
-    ASSERT_TRUE(all.ok());
-    const auto s = SplitForTraining(*all);
-    TrainOptions o;
-    o.epochs = 1;
-    o.widths = {4};
-    o.depths = {1};
-    o.batch_size = 32;
-    auto model = TrainClassifier(s.train, s.validation, FitNormalization(s.train), o);
-    ASSERT_TRUE(model.ok());
+    auto model = testing::TrainTinyModel();
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
     ASSERT_TRUE((*model)->Save(path()).ok());
     bytes_ = *ReadFileBytes(path());
   }

@@ -6,6 +6,7 @@
 #include "steadyeye/model/predict.h"
 #include "steadyeye/model/train.h"
 #include "test_util.h"
+#include "tiny_model.h"
 
 namespace steadyeye {
 namespace {
@@ -106,20 +107,7 @@ TEST_F(TinyTraining, RejectsBadTrainingInput) {
 }
 
 TEST(Predict, LogitsRejectWrongInputSize) {
-  // Any model will do: load via the fixture-free path by training two steps.
-  DataRef ref;
-  ref.split = Split::kTrain;
-  LoadOptions options;
-  options.limit = 600;
-  const auto all = LoadDataset(ref, options);
-  ASSERT_TRUE(all.ok());
-  const auto s = SplitForTraining(*all);
-  TrainOptions o;
-  o.epochs = 1;
-  o.widths = {4};
-  o.depths = {1};
-  o.batch_size = 32;
-  const auto model = TrainClassifier(s.train, s.validation, FitNormalization(s.train), o);
+  const auto model = testing::TrainTinyModel();
   ASSERT_TRUE(model.ok());
   std::vector<float> too_few(100);
   const auto r = (*model)->Logits(too_few, 1);

@@ -24,7 +24,7 @@ class Classifier {
 
   // `inputs` holds `batch` normalised images (card().input.values_per_image() floats each,
   // CHW). Returns batch x num_classes logits, row-major. InvalidArgument on a size mismatch.
-  virtual StatusOr<std::vector<float>> Logits(std::span<const float> inputs, size_t batch) const = 0;
+  StatusOr<std::vector<float>> Logits(std::span<const float> inputs, size_t batch) const;
 
   // Writes the bundle (card + weights + checksum) atomically.
   Status Save(const std::filesystem::path& path) const;
@@ -36,6 +36,8 @@ class Classifier {
 
  protected:
   explicit Classifier(ModelCard card) : card_(std::move(card)) {}
+  // Computes logits for a non-empty batch whose size Logits() has already checked.
+  virtual StatusOr<std::vector<float>> Run(std::span<const float> inputs, size_t batch) const = 0;
   // The serialized weights, as stored in the bundle.
   virtual StatusOr<std::vector<uint8_t>> SerializeWeights() const = 0;
 

@@ -23,6 +23,10 @@ struct Prediction {
 // Softmax of each row of `logits` (rows x k), numerically stable.
 std::vector<float> Softmax(std::span<const float> logits, size_t k);
 
+// Normalises images [start, start + n) of `data` (already conformed to `spec`) into `out`
+// (n * spec.values_per_image() floats, CHW per image).
+void NormalizeRange(const Dataset& data, size_t start, size_t n, const InputSpec& spec, float* out);
+
 // Conforms each image to the model's input spec, normalises, runs the model.
 StatusOr<std::vector<Prediction>> PredictImages(const Classifier& model,
                                                 std::span<const Image> images, size_t top_k = 3);
