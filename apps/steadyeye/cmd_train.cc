@@ -38,7 +38,7 @@ int RunTrain(TrainArgs& args) {
   auto total_eta = [&](const TrainProgress& p) {
     const double done = double(p.epoch - 1) + double(p.seen) / double(std::max<size_t>(1, p.epoch_size));
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return done > 0 ? FormatDuration(elapsed * (p.epochs - done) / done) : std::string("?");
+    return done > 0 && elapsed >= 1.0 ? FormatDuration(elapsed * (p.epochs - done) / done) : std::string("?");
   };
   o.on_progress = [&](const TrainProgress& p) {
     if (!bar) bar = std::make_unique<Progress>(fmt::format("epoch {}/{}", p.epoch, p.epochs),
@@ -84,7 +84,9 @@ void AddTrainCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--label-smoothing", args->options.label_smoothing)->capture_default_str()->check(CLI::Range(0.0, 0.5));
   cmd->add_option("--input", args->input, "Input shape CxHxW for image folders (default: chosen from the images)");
   cmd->add_option("--limit", args->limit, "Use at most this many images (0 = all)");
-  cmd->add_flag("--no-augment", args->no_augment, "Train without random shifts and flips");
+  cmd->add_flag("--no-augment", args->no_augment, "Train without random shifts, flips and erasing");
+  cmd->add_flag("!--fp32", args->options.mixed_precision,
+                "Train in float32 only (default: bfloat16 convolutions where the CPU has them)");
   cmd->callback([args, &exit_code] { exit_code = RunTrain(*args); });
 }
 

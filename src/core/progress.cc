@@ -13,6 +13,7 @@ namespace {
 constexpr auto kTerminalRefresh = std::chrono::milliseconds(100);
 constexpr auto kPlainInterval = std::chrono::seconds(10);
 constexpr int kBarWidth = 24;
+constexpr double kMinElapsedForRate = 1.0;  // seconds
 }  // namespace
 
 std::string FormatDuration(double seconds) {
@@ -72,10 +73,12 @@ std::string Progress::Line(bool final) const {
     line += fmt::format(" {}", done_);
   }
   if (!detail_.empty()) line += "  " + detail_;
-  line += fmt::format("  {:.0f} {}/s", rate, unit_);
+  // A rate over the first instants of work is noise (millions per second); wait for a sample.
+  const bool rate_known = final || elapsed >= kMinElapsedForRate;
+  if (rate_known) line += fmt::format("  {:.0f} {}/s", rate, unit_);
   if (final) {
     line += "  took " + FormatDuration(elapsed);
-  } else if (total_ > 0 && rate > 0) {
+  } else if (total_ > 0 && rate > 0 && rate_known) {
     line += "  ETA " + FormatDuration(static_cast<double>(total_ - done_) / rate);
   }
   return line;

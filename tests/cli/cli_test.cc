@@ -84,6 +84,16 @@ TEST_F(Cli, TrainShowsProgressAndWritesACompleteCard) {
   EXPECT_EQ(card["parent_id"], "");
   EXPECT_FALSE(card["created_at"].get<std::string>().empty());
   EXPECT_TRUE(card["metrics"].contains("val_accuracy"));
+  const std::string precision = card["hyperparameters"]["precision"];
+  EXPECT_TRUE(precision == "bf16-autocast" || precision == "fp32") << precision;
+}
+
+TEST_F(Cli, Fp32FlagTurnsMixedPrecisionOff) {
+  const auto r = RunCommand(Binary() + " train --data fashion-mnist --out " + Path("fp32.seye") +
+                            " --epochs 1 --limit 600 --widths 4 --depths 1 --fp32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto card = nlohmann::json::parse(RunCommand(Binary() + " model-card " + Path("fp32.seye")).out);
+  EXPECT_EQ(card["hyperparameters"]["precision"], "fp32");
 }
 
 TEST_F(Cli, EvalJsonHasTheAgreedFields) {
@@ -117,11 +127,30 @@ TEST_F(Cli, ExportedFolderEvaluatesExactlyLikeTheIdxSplit) {
   EXPECT_DOUBLE_EQ(a["nll"].get<double>(), b["nll"].get<double>());
 }
 
+TEST_F(Cli, TrainsOnAnImageFolderAndEvaluatesOnIt) {
+  const std::string folder = Path("folder-train");
+  ASSERT_EQ(RunCommand(Binary() + " export-images --data fashion-mnist:train --limit 800 --out " + folder).exit_code, 0);
+  const auto train = RunCommand(Binary() + " train --data " + folder + " --out " + Path("folder.seye") +
+                                " --epochs 2 --widths 4,8 --depths 1,1 --batch-size 32");
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  EXPECT_NE(train.err.find("decoding " + folder), std::string::npos);
+  const auto card = nlohmann::json::parse(RunCommand(Binary() + " model-card " + Path("folder.seye")).out);
+  EXPECT_EQ(card["training_data"]["source"], folder);
+  EXPECT_EQ(card["class_names"].size(), 10u);
+  EXPECT_EQ(card["input"]["channels"], 1);  // all exported images are gray
+  const auto eval = RunCommand(Binary() + " eval --json --model " + Path("folder.seye") + " --data " + folder);
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_EQ(nlohmann::json::parse(eval.out)["n"], 800);
+}
+
 TEST_F(Cli, PredictAnswersGoodFilesAndExplainsBadOnes) {
   const std::string folder = Path("predict");
   ASSERT_EQ(RunCommand(Binary() + " export-images --limit 10 --out " + folder).exit_code, 0);
   ASSERT_TRUE(WriteFileAtomic(*dir_ / "empty.png", std::string()).ok());
   ASSERT_TRUE(WriteFileAtomic(*dir_ / "text.jpg", std::string("hello")).ok());
+  auto png = *ReadFileBytes(folder + "/Bag/" + std::filesystem::directory_iterator(folder + "/Bag")->path().filename().string());
+  png.resize(png.size() / 2);
+  ASSERT_TRUE(WriteFileAtomic(*dir_ / "cut.png", png).ok());
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::recursive_directory_iterator(folder)) {
     if (e.is_regular_file()) files.push_back(e.path().string());
@@ -130,10 +159,11 @@ TEST_F(Cli, PredictAnswersGoodFilesAndExplainsBadOnes) {
   ASSERT_EQ(files.size(), 10u);
   const std::string good = files[0] + " " + files[1];
   const auto r = RunCommand(Binary() + " predict --json --model " + Model() + " " + good + " " +
-                     Path("empty.png") + " " + Path("missing.png") + " " + Path("text.jpg"));
+                     Path("empty.png") + " " + Path("missing.png") + " " + Path("text.jpg") + " " +
+                     Path("cut.png"));
   EXPECT_EQ(r.exit_code, 1);
   const auto lines = JsonLines(r.out);
-  ASSERT_EQ(lines.size(), 5u);
+  ASSERT_EQ(lines.size(), 6u);
   for (int i : {0, 1}) {
     EXPECT_TRUE(lines[i].contains("label")) << lines[i];
     EXPECT_EQ(lines[i]["top"].size(), 3u);
@@ -141,6 +171,7 @@ TEST_F(Cli, PredictAnswersGoodFilesAndExplainsBadOnes) {
   EXPECT_NE(lines[2]["error"].get<std::string>().find("empty"), std::string::npos);
   EXPECT_NE(lines[3]["error"].get<std::string>().find("no such file"), std::string::npos);
   EXPECT_NE(lines[4]["error"].get<std::string>().find("not a PNG or JPEG"), std::string::npos);
+  EXPECT_NE(lines[5]["error"].get<std::string>().find("truncated PNG"), std::string::npos);
 
   const auto text = RunCommand(Binary() + " predict --model " + Model() + " " + good);
   EXPECT_EQ(text.exit_code, 0);

@@ -26,7 +26,7 @@ struct TrainProgress {
 };
 
 struct TrainOptions {
-  int epochs = 14;
+  int epochs = 18;
   int patience = 4;  // stop when validation accuracy has not improved for this many epochs
   int batch_size = 128;
   double learning_rate = 0.05;  // peak, reached after a one-epoch warm-up, then cosine decay
@@ -37,6 +37,9 @@ struct TrainOptions {
   // Stage widths and convolutions per stage; 2x2 max-pooling between stages.
   std::vector<int> widths = {32, 64, 128};
   std::vector<int> depths = {1, 2, 2};
+  // Train convolutions in bfloat16 (float32 weights) where the CPU supports it natively; the
+  // card records which precision was used. Inference is always float32.
+  bool mixed_precision = true;
   bool augment = true;  // random shifts of up to 2 px, horizontal flips, random erasing
   std::string data_source;  // recorded in the card
   std::function<void(const TrainProgress&)> on_progress;
