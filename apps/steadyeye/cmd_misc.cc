@@ -4,7 +4,6 @@
 #include <sstream>
 
 #include "common.h"
-#include "steadyeye/core/progress.h"
 
 namespace steadyeye::cli {
 

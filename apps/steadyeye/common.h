@@ -60,5 +60,6 @@ void AddExportImagesCommand(CLI::App& app, int& exit_code);
 void AddModelCardCommand(CLI::App& app, int& exit_code);
 void AddImportTorchScriptCommand(CLI::App& app, int& exit_code);
 void AddDemoCommand(CLI::App& app, int& exit_code);
+void AddShiftCommand(CLI::App& app, int& exit_code);
 
 }  // namespace steadyeye::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   cli::AddExportImagesCommand(app, exit_code);
   cli::AddModelCardCommand(app, exit_code);
   cli::AddImportTorchScriptCommand(app, exit_code);
+  cli::AddShiftCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -53,7 +53,7 @@ TEST_F(Cli, VersionAndHelpForEveryCommand) {
   const auto help = RunCommand(Binary() + " --help");
   EXPECT_EQ(help.exit_code, 0);
   for (const char* cmd : {"demo", "train", "eval", "predict", "export-images", "model-card",
-                          "import-torchscript"}) {
+                          "import-torchscript", "shift"}) {
     EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
     const auto sub = RunCommand(Binary() + " " + cmd + " --help");
     EXPECT_EQ(sub.exit_code, 0) << cmd;
@@ -216,6 +216,41 @@ TEST_F(Cli, BadInputsGetClearErrors) {
   const auto no_data = RunCommand(Binary() + " eval --model " + Model() + " --data /no/such/dir");
   EXPECT_EQ(no_data.exit_code, 1);
   EXPECT_NE(no_data.err.find("neither fashion-mnist"), std::string::npos);
+}
+
+TEST_F(Cli, ShiftListsConditionsAndShiftsFilesAndFolders) {
+  const auto list = RunCommand(Binary() + " shift --list");
+  ASSERT_EQ(list.exit_code, 0);
+  EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 19);
+  EXPECT_NE(list.out.find("held-out"), std::string::npos);
+
+  const std::string folder = Path("shift-in");
+  ASSERT_EQ(RunCommand(Binary() + " export-images --limit 20 --out " + folder).exit_code, 0);
+  const auto a = RunCommand(Binary() + " shift --condition glare --severity 4 --seed 9 " + folder + " " + Path("shift-a"));
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_NE(a.out.find("wrote 20 images"), std::string::npos);
+  ASSERT_EQ(RunCommand(Binary() + " shift --condition glare --severity 4 --seed 9 " + folder + " " + Path("shift-b")).exit_code, 0);
+  size_t compared = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(Path("shift-a"))) {
+    if (!e.is_regular_file()) continue;
+    const auto rel = std::filesystem::relative(e.path(), Path("shift-a"));
+    EXPECT_EQ(*ReadFileBytes(e.path()), *ReadFileBytes(Path("shift-b") / rel)) << rel;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 20u);
+
+  std::string one;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(folder)) {
+    if (e.is_regular_file()) one = e.path().string();
+  }
+  const auto file = RunCommand(Binary() + " shift --condition jpeg --severity 5 " + one + " " + Path("one.jpg"));
+  EXPECT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_TRUE(std::filesystem::exists(Path("one.jpg")));
+
+  const auto bad = RunCommand(Binary() + " shift --condition rain " + one + " " + Path("x.png"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("unknown condition 'rain'"), std::string::npos);
+  EXPECT_EQ(RunCommand(Binary() + " shift --condition glare --severity 9 " + one + " " + Path("x.png")).exit_code, 2);
 }
 
 TEST_F(Cli, DemoReusesAnExistingModelAndEvaluatesOnTheTestSplit) {

@@ -5,6 +5,7 @@
 #include "steadyeye/eval/metrics.h"
 #include "steadyeye/model/predict.h"
 #include "steadyeye/model/train.h"
+#include "fashion_mnist.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
@@ -15,16 +16,10 @@ namespace {
 class TinyTraining : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    DataRef ref;
-    ref.split = Split::kTrain;
-    LoadOptions options;
-    options.limit = 4000;
-    auto all = LoadDataset(ref, options);
+    auto all = testing::LoadFashionMnist(Split::kTrain, 4000);
     ASSERT_TRUE(all.ok());
     splits_ = new TrainingSplits(SplitForTraining(*all));
-    ref.split = Split::kTest;
-    options.limit = 1000;
-    test_ = new Dataset(*LoadDataset(ref, options));
+    test_ = new Dataset(*testing::LoadFashionMnist(Split::kTest, 1000));
   }
   static void TearDownTestSuite() {
     delete splits_;

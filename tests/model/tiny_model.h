@@ -2,18 +2,14 @@
 // network on `limit` Fashion-MNIST train images.
 #pragma once
 
-#include "steadyeye/data/source.h"
+#include "fashion_mnist.h"
 #include "steadyeye/data/splits.h"
 #include "steadyeye/model/train.h"
 
 namespace steadyeye::testing {
 
 inline StatusOr<std::unique_ptr<Classifier>> TrainTinyModel(size_t limit = 600) {
-  DataRef ref;
-  ref.split = Split::kTrain;
-  LoadOptions options;
-  options.limit = limit;
-  SEYE_ASSIGN_OR_RETURN(Dataset all, LoadDataset(ref, options));
+  SEYE_ASSIGN_OR_RETURN(Dataset all, LoadFashionMnist(Split::kTrain, limit));
   const TrainingSplits s = SplitForTraining(all);
   TrainOptions o;
   o.epochs = 1;
