@@ -2,12 +2,14 @@
 #include <CLI/CLI.hpp>
 
 #include "common.h"
+#include "steadyeye/core/allocator.h"
 
 #ifndef SEYE_VERSION
 #define SEYE_VERSION "0.0.0"
 #endif
 
 int main(int argc, char** argv) {
+  steadyeye::TuneAllocatorForLargeBuffers();
   CLI::App app{"steadyeye: image recognition that stays accurate in production"};
   app.set_version_flag("--version", std::string("steadyeye ") + SEYE_VERSION);
   app.require_subcommand(1);
