@@ -35,12 +35,6 @@ Status ShiftFile(const fs::path& in, const fs::path& out, const ShiftArgs& args,
   return SaveImageFile(out, shifted);
 }
 
-bool IsImage(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
-}
-
 int RunShift(const ShiftArgs& args) {
   if (args.list) return ListConditions();
   if (args.condition.empty() || args.in.empty() || args.out.empty()) {
@@ -53,7 +47,7 @@ int RunShift(const ShiftArgs& args) {
   }
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(args.in)) {
-    if (e.is_regular_file() && IsImage(e.path())) files.push_back(fs::relative(e.path(), args.in));
+    if (e.is_regular_file() && HasImageExtension(e.path())) files.push_back(fs::relative(e.path(), args.in));
   }
   std::sort(files.begin(), files.end());
   Progress progress(args.condition + " severity " + std::to_string(args.severity), int64_t(files.size()), "img");

@@ -78,12 +78,6 @@ StatusOr<Dataset> LoadFashionMnist(const fs::path& dir, Split split) {
   return data;
 }
 
-bool IsImageFile(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
-}
-
 struct FolderListing {
   std::vector<std::string> class_names;
   std::vector<std::pair<fs::path, int>> files;  // sorted by class, then path
@@ -123,7 +117,7 @@ StatusOr<FolderListing> ListFolder(const fs::path& root,
   for (const auto& folder : folders) {
     std::vector<fs::path> paths;
     for (const auto& entry : fs::recursive_directory_iterator(root / folder, ec)) {
-      if (entry.is_regular_file() && IsImageFile(entry.path())) paths.push_back(entry.path());
+      if (entry.is_regular_file() && HasImageExtension(entry.path())) paths.push_back(entry.path());
     }
     std::sort(paths.begin(), paths.end());
     for (auto& p : paths) listing.files.emplace_back(std::move(p), class_of_folder[folder]);

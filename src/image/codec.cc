@@ -91,6 +91,12 @@ cv::Mat BgrToRgbIfColour(cv::Mat mat) {
 
 }  // namespace
 
+bool HasImageExtension(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
 Dimensions ProbeDimensions(std::span<const uint8_t> bytes) {
   Dimensions dims;
   switch (Sniff(bytes)) {

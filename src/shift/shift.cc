@@ -28,19 +28,12 @@ double RandomSign(Rng& rng) { return (rng() & 1) ? 1.0 : -1.0; }
 // Geometric and blur parameters are tabled for 28x28 and scale with the shorter side.
 double SizeScale(const cv::Mat& f) { return std::min(f.cols, f.rows) / 28.0; }
 
-// A per-pixel gain map (one channel) applied to every channel.
-cv::Mat MultiplyByMap(const cv::Mat& f, const cv::Mat& map) {
-  std::vector<cv::Mat> maps(f.channels(), map);
-  cv::Mat gain;
-  cv::merge(maps, gain);
-  return f.mul(gain);
-}
-
-cv::Mat AddMap(const cv::Mat& f, const cv::Mat& map) {
-  std::vector<cv::Mat> maps(f.channels(), map);
-  cv::Mat add;
-  cv::merge(maps, add);
-  return f + add;
+// A one-channel map repeated to `like`'s channel count.
+cv::Mat Broadcast(const cv::Mat& map, const cv::Mat& like) {
+  std::vector<cv::Mat> maps(like.channels(), map);
+  cv::Mat out;
+  cv::merge(maps, out);
+  return out;
 }
 
 cv::Mat GaussianField(const cv::Mat& like, Rng& rng) {
@@ -85,7 +78,7 @@ cv::Mat UnevenLight(const cv::Mat& f, double depth, Rng& rng) {
       map.at<float>(y, x) = float((1.0 - depth * (t + 1) / 2) * (1.0 - 0.5 * depth * r * r));
     }
   }
-  return MultiplyByMap(f, map);
+  return f.mul(Broadcast(map, f));
 }
 
 // Dark scene: less light, and the photon (shot) noise of a sensor pushed to see in it.
@@ -141,7 +134,7 @@ cv::Mat Dust(const cv::Mat& f, double amount, Rng& rng) {
   }
   cv::GaussianBlur(mask, mask, cv::Size(0, 0), 0.6 * scale);
   cv::Mat keep = 1.0 - mask;
-  return MultiplyByMap(veiled, keep) + AddMap(cv::Mat::zeros(f.size(), f.type()), mask * 25.0);
+  return veiled.mul(Broadcast(keep, f)) + Broadcast(mask * 25.0, f);
 }
 
 // A specular hotspot with a reflection streak through it.
@@ -161,7 +154,7 @@ cv::Mat Glare(const cv::Mat& f, double peak, Rng& rng) {
       map.at<float>(y, x) = float(255.0 * peak * std::min(1.0, spot + streak * std::exp(-(dx * dx + dy * dy) / (2 * 9 * sigma * sigma))));
     }
   }
-  return AddMap(f, map);
+  return f + Broadcast(map, f);
 }
 
 // Condensation or fog: contrast washed out towards a bright airlight, slightly soft.

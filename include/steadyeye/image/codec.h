@@ -31,6 +31,9 @@ StatusOr<std::vector<uint8_t>> EncodeJpeg(const Image& image, int quality);
 // Writes atomically; the format follows the extension (.png, .jpg/.jpeg).
 Status SaveImageFile(const std::filesystem::path& path, const Image& image, int jpeg_quality = 95);
 
+// Whether a file name has an extension steadyeye decodes (.png, .jpg, .jpeg; any case).
+bool HasImageExtension(const std::filesystem::path& path);
+
 // Width and height read from a PNG or JPEG header without decoding; nullopt-like {0,0} when
 // the format is not one of those two or the header is unreadable.
 struct Dimensions {
