@@ -14,6 +14,7 @@ PACKAGES=(
   libsqlite3-dev libssl-dev zlib1g-dev
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  chromium
   dataset-fashion-mnist
 )
 
@@ -25,6 +26,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Web assets (the charting library of reports and dashboards) and the browser-test driver
+# (playwright-core, which drives Debian's chromium; it never downloads a browser) come from npm. Node.js and npm are
+# only installed from Debian when the machine has no npm of its own.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs npm"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
+fi
+if [ ! -f web/node_modules/echarts/dist/echarts.min.js ] || [ ! -d web/node_modules/playwright-core ]; then
+  echo "setup: installing web dependencies (npm ci in web/)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 BUILD_TYPE="${SEYE_BUILD_TYPE:-Release}"

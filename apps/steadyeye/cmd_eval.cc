@@ -5,6 +5,8 @@
 #include "common.h"
 #include "steadyeye/core/progress.h"
 #include "steadyeye/eval/metrics.h"
+#include "steadyeye/eval/robustness.h"
+#include "steadyeye/shift/shift.h"
 #include "steadyeye/model/predict.h"
 
 namespace steadyeye::cli {
@@ -26,7 +28,40 @@ void PrintTable(const ClassificationMetrics& m, const ModelCard& card, const std
   }
 }
 
+// Conditions as rows, severities as columns, accuracy in each cell.
+void PrintConditionTable(const RobustnessResult& r) {
+  std::printf("\naccuracy under production conditions (condition seed %llu)\n%-16s", (unsigned long long)r.seed, "condition");
+  for (int s = kMinSeverity; s <= kMaxSeverity; ++s) std::printf("  sev %d", s);
+  std::printf("    mean\n");
+  for (size_t i = 0; i < r.cells.size(); i += kMaxSeverity) {
+    const auto& first = r.cells[i];
+    std::printf("%-16s", (first.condition + (first.held_out ? "*" : "")).c_str());
+    double sum = 0;
+    for (int s = 0; s < kMaxSeverity; ++s) {
+      sum += r.cells[i + s].metrics.accuracy;
+      std::printf(" %6.4f", r.cells[i + s].metrics.accuracy);
+    }
+    std::printf("  %6.4f\n", sum / kMaxSeverity);
+  }
+  if (r.mean_anticipated_accuracy) std::printf("mean anticipated accuracy %.4f\n", *r.mean_anticipated_accuracy);
+  if (r.mean_heldout_accuracy) std::printf("mean held-out accuracy    %.4f (* held out: never trained on)\n", *r.mean_heldout_accuracy);
+  std::printf("relative drop             %.4f\n", r.relative_drop);
+}
+
 }  // namespace
+
+StatusOr<RobustnessResult> EvaluateWithProgress(const Classifier& model, const Dataset& data,
+                                                const std::string& selector, uint64_t seed) {
+  std::vector<std::string> conditions;
+  if (!selector.empty()) {
+    SEYE_ASSIGN_OR_RETURN(conditions, SelectConditions(selector));
+  }
+  Progress progress("evaluating", int64_t(data.size() * (1 + conditions.size() * kMaxSeverity)), "img");
+  auto result = EvaluateRobustness(model, data, conditions, seed,
+                                   [&](size_t done, size_t) { progress.Update(int64_t(done)); });
+  progress.Finish();
+  return result;
+}
 
 int RunEval(const EvalArgs& args) {
   ConfigureCompute(args.threads);
@@ -36,19 +71,18 @@ int RunEval(const EvalArgs& args) {
   if (!ref.ok()) return Fail(ref.status());
   auto data = LoadForModel(*ref, **model, args.limit);
   if (!data.ok()) return Fail(data.status());
-  Progress progress("evaluating", int64_t(data->size()), "img");
-  auto probs = PredictDataset(**model, *data, 256,
-                              [&](size_t done, size_t) { progress.Update(int64_t(done)); });
-  progress.Finish();
-  if (!probs.ok()) return Fail(probs.status());
-  const auto metrics = ComputeMetrics(*probs, data->labels, (*model)->num_classes());
+  auto result = EvaluateWithProgress(**model, *data, args.conditions, args.condition_seed);
+  if (!result.ok()) return Fail(result.status());
+  const auto& metrics = result->clean;
   if (args.json) {
     auto out = MetricsToJson(metrics, (*model)->card().class_names);
     out["model_id"] = (*model)->card().id;
     out["data"] = ref->ToString();
+    if (!args.conditions.empty()) out.update(RobustnessToJson(*result));
     std::printf("%s\n", out.dump().c_str());
   } else {
     PrintTable(metrics, (*model)->card(), ref->ToString());
+    if (!args.conditions.empty()) PrintConditionTable(*result);
   }
   return 0;
 }
@@ -59,6 +93,12 @@ void AddEvalCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--model", args->model, "Model bundle (.seye)")->required();
   cmd->add_option("--data", args->data, "fashion-mnist[:test|:train] or an image folder")->capture_default_str();
   cmd->add_option("--limit", args->limit, "Evaluate at most this many images, spread over classes (0 = all)");
+  cmd->add_option("--conditions", args->conditions,
+                  "Also evaluate under production conditions x severities 1..5: all, anticipated, "
+                  "heldout, or names (comma-separated; see steadyeye shift --list)");
+  cmd->add_option("--condition-seed", args->condition_seed,
+                  "Seed of the corrupted images (the same seed gives every model the same images)")
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object");
   AddThreadsOption(*cmd, args->threads);
   cmd->callback([args, &exit_code] { exit_code = RunEval(*args); });

@@ -46,10 +46,7 @@ int RunShift(const ShiftArgs& args) {
     return st.ok() ? 0 : Fail(st);
   }
   std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(args.in)) {
-    if (e.is_regular_file() && HasImageExtension(e.path())) files.push_back(fs::relative(e.path(), args.in));
-  }
-  std::sort(files.begin(), files.end());
+  for (const auto& path : ListImageFiles(args.in)) files.push_back(fs::relative(path, args.in));
   Progress progress(args.condition + " severity " + std::to_string(args.severity), int64_t(files.size()), "img");
   int failures = 0;
   for (size_t i = 0; i < files.size(); ++i) {

@@ -71,7 +71,12 @@ void AddTrainCommand(CLI::App& app, int& exit_code) {
                   "fashion-mnist[:train] or an image folder (one sub-folder per class)")
       ->capture_default_str();
   cmd->add_option("--out", args->out, "Where to write the model bundle (.seye)")->required();
-  cmd->add_option("--epochs", args->options.epochs, "Maximum epochs")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--epochs", args->options.epochs,
+                  "Maximum passes over the data (default 9 robust, 18 standard: the same compute)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_flag("!--standard", args->options.robust,
+                "Train without production conditions (default: robust training, each image also "
+                "shown under anticipated conditions with a consistency loss)");
   cmd->add_option("--patience", args->options.patience, "Early stopping: epochs without validation gain")
       ->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--seed", args->options.seed, "Random seed (weights, shuffling, augmentation)")
@@ -81,10 +86,17 @@ void AddTrainCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--lr", args->options.learning_rate, "Peak learning rate")->capture_default_str();
   cmd->add_option("--widths", args->options.widths, "Channels per stage")->delimiter(',')->capture_default_str();
   cmd->add_option("--depths", args->options.depths, "Convolutions per stage")->delimiter(',')->capture_default_str();
+  cmd->add_option("--consistency-weight", args->options.consistency_weight,
+                  "Robust training: weight of the clean/production consistency loss")
+      ->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--production-share", args->options.production_share,
+                  "Robust training: share of images per step also shown as a production view")
+      ->capture_default_str()->check(CLI::Range(0.01, 1.0));
   cmd->add_option("--label-smoothing", args->options.label_smoothing)->capture_default_str()->check(CLI::Range(0.0, 0.5));
   cmd->add_option("--input", args->input, "Input shape CxHxW for image folders (default: chosen from the images)");
   cmd->add_option("--limit", args->limit, "Use at most this many images (0 = all)");
-  cmd->add_flag("--no-augment", args->no_augment, "Train without random shifts, flips and erasing");
+  cmd->add_flag("--no-augment", args->no_augment,
+                "Train without random shifts, flips and erasing (with --standard only)");
   cmd->add_flag("!--fp32", args->options.mixed_precision,
                 "Train in float32 only (default: bfloat16 convolutions where the CPU has them)");
   cmd->callback([args, &exit_code] { exit_code = RunTrain(*args); });

@@ -22,6 +22,11 @@ StatusOr<DataRef> ResolveDataRef(const std::string& text, DataPurpose purpose) {
     return InvalidArgumentError(
         "fashion-mnist:test is for evaluation only; train on fashion-mnist (its train split)");
   }
+  if (purpose == DataPurpose::kTraining && ref.split != Split::kTrain) {
+    return InvalidArgumentError(ref.ToString() +
+                                " is held back from training (validation and calibration); train "
+                                "on fashion-mnist, which carves these parts out itself");
+  }
   return ref;
 }
 

@@ -5,10 +5,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <string>
 
 #include "steadyeye/core/status.h"
 #include "steadyeye/data/source.h"
+#include "steadyeye/eval/robustness.h"
 #include "steadyeye/model/classifier.h"
 #include "steadyeye/model/train.h"
 
@@ -46,8 +48,14 @@ struct EvalArgs {
   size_t limit = 0;
   int threads = 0;
   bool json = false;
+  std::string conditions;  // empty: clean only
+  uint64_t condition_seed = kDefaultConditionSeed;
 };
 int RunEval(const EvalArgs& args);
+
+// Clean and (when `selector` is not empty) per-condition evaluation, with a progress bar.
+StatusOr<RobustnessResult> EvaluateWithProgress(const Classifier& model, const Dataset& data,
+                                                const std::string& selector, uint64_t seed);
 
 // Adds the shared --threads flag.
 void AddThreadsOption(CLI::App& cmd, int& threads);
@@ -61,5 +69,11 @@ void AddModelCardCommand(CLI::App& app, int& exit_code);
 void AddImportTorchScriptCommand(CLI::App& app, int& exit_code);
 void AddDemoCommand(CLI::App& app, int& exit_code);
 void AddShiftCommand(CLI::App& app, int& exit_code);
+void AddQualityCommand(CLI::App& app, int& exit_code);
+void AddReportCommand(CLI::App& app, int& exit_code);
+
+// A file of the web assets (pages, templates, npm packages): under $STEADYEYE_WEB_DIR if set,
+// else the source tree's web/ folder. NotFound naming the fix when missing.
+StatusOr<std::filesystem::path> WebFile(const std::string& relative);
 
 }  // namespace steadyeye::cli

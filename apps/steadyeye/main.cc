@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   cli::AddModelCardCommand(app, exit_code);
   cli::AddImportTorchScriptCommand(app, exit_code);
   cli::AddShiftCommand(app, exit_code);
+  cli::AddQualityCommand(app, exit_code);
+  cli::AddReportCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "steadyeye/core/file.h"
+#include "steadyeye/data/splits.h"
 #include "steadyeye/image/codec.h"
 
 namespace steadyeye {
@@ -115,12 +116,7 @@ StatusOr<FolderListing> ListFolder(const fs::path& root,
     }
   }
   for (const auto& folder : folders) {
-    std::vector<fs::path> paths;
-    for (const auto& entry : fs::recursive_directory_iterator(root / folder, ec)) {
-      if (entry.is_regular_file() && HasImageExtension(entry.path())) paths.push_back(entry.path());
-    }
-    std::sort(paths.begin(), paths.end());
-    for (auto& p : paths) listing.files.emplace_back(std::move(p), class_of_folder[folder]);
+    for (auto& p : ListImageFiles(root / folder)) listing.files.emplace_back(std::move(p), class_of_folder[folder]);
   }
   if (listing.files.empty()) {
     return InvalidArgumentError(root.string() + " contains no .png/.jpg/.jpeg files");
@@ -190,6 +186,8 @@ std::string DataRef::ToString() const {
   switch (split) {
     case Split::kTrain: return "fashion-mnist:train";
     case Split::kTest: return "fashion-mnist:test";
+    case Split::kValidation: return "fashion-mnist:val";
+    case Split::kCalibration: return "fashion-mnist:calib";
     case Split::kDefault: break;
   }
   return "fashion-mnist";
@@ -198,18 +196,19 @@ std::string DataRef::ToString() const {
 StatusOr<DataRef> ParseDataRef(const std::string& text) {
   DataRef ref;
   if (text == "fashion-mnist") return ref;
-  if (text == "fashion-mnist:train" || text == "fashion-mnist:test") {
-    ref.split = text.ends_with("train") ? Split::kTrain : Split::kTest;
-    return ref;
+  for (Split split : {Split::kTrain, Split::kTest, Split::kValidation, Split::kCalibration}) {
+    ref.split = split;
+    if (text == ref.ToString()) return ref;
   }
+  ref.split = Split::kDefault;
   if (text.starts_with("fashion-mnist:")) {
     return InvalidArgumentError("unknown Fashion-MNIST split in '" + text +
-                                "' (use fashion-mnist:train or fashion-mnist:test)");
+                                "' (use fashion-mnist:train, :test, :val or :calib)");
   }
   std::error_code ec;
   if (!fs::is_directory(text, ec)) {
     return NotFoundError("data '" + text +
-                         "' is neither fashion-mnist[:train|:test] nor an existing folder");
+                         "' is neither fashion-mnist[:train|:test|:val|:calib] nor an existing folder");
   }
   ref.kind = DataRef::Kind::kFolder;
   ref.folder = text;
@@ -244,6 +243,10 @@ StatusOr<Dataset> LoadDataset(const DataRef& ref, const LoadOptions& options, Lo
   const fs::path dir =
       options.fashion_mnist_dir.empty() ? fs::path(kDefaultFashionMnistDir) : options.fashion_mnist_dir;
   SEYE_ASSIGN_OR_RETURN(Dataset data, LoadFashionMnist(dir, ref.split));
+  if (ref.split == Split::kValidation || ref.split == Split::kCalibration) {
+    TrainingSplits parts = SplitForTraining(data);
+    data = std::move(ref.split == Split::kValidation ? parts.validation : parts.calibration);
+  }
   if (options.spec && (options.spec->channels != data.channels || options.spec->height != data.height ||
                        options.spec->width != data.width)) {
     // A model with another input size still gets the same conversion as any image file.

@@ -4,6 +4,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "cv_bridge.h"
@@ -95,6 +96,16 @@ bool HasImageExtension(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+std::vector<std::filesystem::path> ListImageFiles(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> paths;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (entry.is_regular_file() && HasImageExtension(entry.path())) paths.push_back(entry.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  return paths;
 }
 
 Dimensions ProbeDimensions(std::span<const uint8_t> bytes) {

@@ -7,10 +7,13 @@
 #include <numbers>
 #include <random>
 
+#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 
 #include "native_classifier.h"
 #include "steadyeye/model/predict.h"
+#include "steadyeye/shift/augment.h"
+#include "steadyeye/shift/shift.h"
 
 namespace steadyeye {
 
@@ -38,8 +41,13 @@ Status CheckInputs(const Dataset& train, const Dataset& val, const InputSpec& sp
                                 std::to_string(o.batch_size) + ") and " + std::to_string(val.size()) +
                                 " validation images");
   }
-  if (o.epochs < 1 || o.batch_size < 2 || !(o.learning_rate > 0) || o.patience < 1) {
-    return InvalidArgumentError("epochs, patience >= 1, batch size >= 2 and learning rate > 0 required");
+  if (o.robust && (!o.augment || o.batch_size < 4 || !(o.production_share > 0 && o.production_share <= 1))) {
+    return InvalidArgumentError(
+        "robust training needs a batch size >= 4, a production share in (0, 1] and the standard "
+        "augmentation; train with standard settings to turn augmentation off");
+  }
+  if (o.epochs < 0 || o.batch_size < 2 || !(o.learning_rate > 0) || o.patience < 1) {
+    return InvalidArgumentError("epochs >= 0, patience >= 1, batch size >= 2 and learning rate > 0 required");
   }
   if (o.widths.empty() || o.widths.size() != o.depths.size()) {
     return InvalidArgumentError("need one depth per stage width");
@@ -70,27 +78,80 @@ void EraseRandomRectangle(const InputSpec& spec, std::mt19937_64& rng, float* ds
   }
 }
 
-// Writes one image, randomly shifted (edge pixels repeated), mirrored and partly erased, as
-// normalised CHW.
-void AugmentInto(std::span<const uint8_t> src, const InputSpec& spec, std::mt19937_64& rng,
-                 float* dst) {
+// The image randomly shifted by up to kMaxShift pixels (edge pixels repeated) and mirrored:
+// the base that both training views start from.
+Image ShiftedFlipped(std::span<const uint8_t> src, const InputSpec& spec, std::mt19937_64& rng) {
   std::uniform_int_distribution<int> shift(-kMaxShift, kMaxShift);
   const int dx = shift(rng), dy = shift(rng);
   const bool flip = (rng() & 1) != 0;
   const int w = spec.width, h = spec.height, c = spec.channels;
-  for (int ch = 0; ch < c; ++ch) {
-    const float scale = 1.0f / (255.0f * spec.std[ch]);
-    const float offset = spec.mean[ch] / spec.std[ch];
-    float* plane = dst + size_t(ch) * h * w;
-    for (int y = 0; y < h; ++y) {
-      const int sy = std::clamp(y - dy, 0, h - 1);
-      for (int x = 0; x < w; ++x) {
-        const int sx = std::clamp((flip ? w - 1 - x : x) - dx, 0, w - 1);
-        plane[y * w + x] = src[(size_t(sy) * w + sx) * c + ch] * scale - offset;
-      }
+  Image out(w, h, c);
+  for (int y = 0; y < h; ++y) {
+    const int sy = std::clamp(y - dy, 0, h - 1);
+    for (int x = 0; x < w; ++x) {
+      const int sx = std::clamp((flip ? w - 1 - x : x) - dx, 0, w - 1);
+      for (int ch = 0; ch < c; ++ch) out.pixels[(size_t(y) * w + x) * c + ch] = src[(size_t(sy) * w + sx) * c + ch];
     }
   }
+  return out;
+}
+
+// Writes one image, randomly shifted, mirrored and partly erased, as normalised CHW.
+void AugmentInto(std::span<const uint8_t> src, const InputSpec& spec, std::mt19937_64& rng,
+                 float* dst) {
+  const Image base = ShiftedFlipped(src, spec, rng);
+  Normalize(base.pixels, spec, std::span<float>(dst, spec.values_per_image()));
   EraseRandomRectangle(spec, rng, dst);
+}
+
+// Robust training's pair of views of one image: the ordinary augmented view and a production
+// view (anticipated conditions) of the same shifted, mirrored base. Own RNG per image, so pairs
+// can be built in parallel and stay deterministic.
+Status MakeViewPair(std::span<const uint8_t> src, const InputSpec& spec, uint64_t seed,
+                    const ProductionViewOptions& views, float* clean, float* production) {
+  std::mt19937_64 rng(seed);
+  const Image base = ShiftedFlipped(src, spec, rng);
+  const size_t per = spec.values_per_image();
+  Normalize(base.pixels, spec, std::span<float>(clean, per));
+  EraseRandomRectangle(spec, rng, clean);
+  if (production == nullptr) return Status::Ok();  // this image gets its clean view only
+  SEYE_ASSIGN_OR_RETURN(const Image view, ProductionView(base, rng(), views));
+  Normalize(view.pixels, spec, std::span<float>(production, per));
+  return Status::Ok();
+}
+
+// Rows [0, n) get the clean views of the n `images`, rows [n, n + pairs) the production views
+// of the first `pairs` of them.
+Status FillPairedBatch(const Dataset& train, std::span<const size_t> images, size_t pairs,
+                       const InputSpec& spec, const ProductionViewOptions& views,
+                       std::mt19937_64& rng, float* batch, int64_t* labels) {
+  const size_t n = images.size(), per = spec.values_per_image();
+  std::vector<uint64_t> seeds(n);
+  for (auto& s : seeds) s = rng();
+  std::vector<Status> errors(n);
+  at::parallel_for(0, int64_t(n), 8, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      errors[i] = MakeViewPair(train.pixels_of(images[i]), spec, seeds[i], views, batch + i * per,
+                               size_t(i) < pairs ? batch + (n + i) * per : nullptr);
+    }
+  });
+  for (size_t i = 0; i < n; ++i) {
+    SEYE_RETURN_IF_ERROR(errors[i]);
+    labels[i] = train.labels[images[i]];
+    if (i < pairs) labels[n + i] = labels[i];
+  }
+  return Status::Ok();
+}
+
+// Jensen-Shannon divergence between the predictions on the clean rows [0, pairs) and the
+// production rows [n, n + pairs), averaged over pairs: AugMix's consistency loss with two views.
+torch::Tensor PairConsistency(const torch::Tensor& logits, int64_t n, int64_t pairs) {
+  const auto probs = torch::softmax(logits.to(torch::kFloat), 1);
+  const auto clean = probs.narrow(0, 0, pairs), production = probs.narrow(0, n, pairs);
+  const auto log_mixture = ((clean + production) * 0.5).clamp(1e-7, 1.0).log();
+  namespace F = torch::nn::functional;
+  const auto kl = F::KLDivFuncOptions().reduction(torch::kBatchMean);
+  return 0.5 * (F::kl_div(log_mixture, clean, kl) + F::kl_div(log_mixture, production, kl));
 }
 
 struct EvalResult {
@@ -185,6 +246,17 @@ ModelCard MakeCard(const Dataset& train, const Dataset& val, const InputSpec& sp
       {"weight_decay", o.weight_decay}, {"label_smoothing", o.label_smoothing},
       {"augment", o.augment ? "shift2+flip+erase" : "none"},
   };
+  if (o.robust) {
+    card.hyperparameters["robust"] = {
+        {"method", "paired clean/production views, Jensen-Shannon consistency (AugMix, 2 views)"},
+        {"consistency_weight", o.consistency_weight},
+        {"production_share", o.production_share},
+        {"pure_share", o.production_views.pure_share},
+        {"mixture_width", o.production_views.width},
+        {"mixture_max_depth", o.production_views.max_depth},
+        {"conditions", ConditionNames(/*held_out=*/false)},
+    };
+  }
   card.training_data = {
       {"source", o.data_source},
       {"fingerprint", ToHex(train.Fingerprint())},
@@ -238,8 +310,14 @@ StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, cons
     const bool bf16 = o.mixed_precision && NativeBf16Available();
     card.hyperparameters["precision"] = bf16 ? "bf16-autocast" : "fp32";
     const size_t per = spec.values_per_image();
-    const size_t steps_per_epoch = train.size() / o.batch_size;  // the last partial batch is dropped
-    const size_t total_steps = steps_per_epoch * o.epochs;
+    const int epochs = o.ResolvedEpochs();
+    card.hyperparameters["epochs"] = epochs;
+    // A robust step's rows are the clean views of its images plus production views of a share of
+    // them: images + pairs = batch_size.
+    const size_t pairs = o.robust ? size_t(std::lround(o.batch_size * o.production_share / (1 + o.production_share))) : 0;
+    const size_t images_per_step = o.batch_size - pairs;
+    const size_t steps_per_epoch = train.size() / images_per_step;  // the last partial batch is dropped
+    const size_t total_steps = steps_per_epoch * epochs;
     std::vector<size_t> order(train.size());
     std::iota(order.begin(), order.end(), 0);
     std::vector<float> batch(o.batch_size * per);
@@ -250,9 +328,9 @@ StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, cons
     int best_epoch = 0, epochs_run = 0;
     size_t step = 0;
     const auto start = std::chrono::steady_clock::now();
-    for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
       std::shuffle(order.begin(), order.end(), rng);
-      TrainProgress progress{epoch, o.epochs, 0, steps_per_epoch * o.batch_size};
+      TrainProgress progress{epoch, epochs, 0, steps_per_epoch * images_per_step};
       double loss_sum = 0;
       size_t correct = 0;
       for (size_t s = 0; s < steps_per_epoch; ++s, ++step) {
@@ -263,8 +341,13 @@ StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, cons
         for (auto& group : optimizer.param_groups()) {
           static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
         }
-        for (int i = 0; i < o.batch_size; ++i) {
-          const size_t idx = order[s * o.batch_size + i];
+        const std::span<const size_t> images(order.data() + s * images_per_step, images_per_step);
+        if (o.robust) {
+          SEYE_RETURN_IF_ERROR(FillPairedBatch(train, images, pairs, spec, o.production_views, rng,
+                                               batch.data(), labels.data()));
+        }
+        for (int i = 0; !o.robust && i < o.batch_size; ++i) {
+          const size_t idx = images[i];
           float* dst = batch.data() + i * per;
           if (o.augment) {
             AugmentInto(train.pixels_of(idx), spec, rng, dst);
@@ -284,13 +367,16 @@ StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, cons
           loss = torch::nn::functional::cross_entropy(
               logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing));
         }
+        if (o.robust) {
+          loss = loss + o.consistency_weight * PairConsistency(logits, int64_t(images_per_step), int64_t(pairs));
+        }
         loss.backward();
         optimizer.step();
         loss_sum += loss.item<double>();
         correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-        progress.seen = (s + 1) * o.batch_size;
+        progress.seen = (s + 1) * images_per_step;
         progress.loss = loss_sum / double(s + 1);
-        progress.accuracy = double(correct) / double(progress.seen);
+        progress.accuracy = double(correct) / double((s + 1) * o.batch_size);
         if (o.on_progress) o.on_progress(progress);
       }
       const EvalResult eval = Evaluate(net, val, spec);

@@ -24,6 +24,20 @@ std::vector<nlohmann::json> JsonLines(const std::string& out) {
   return lines;
 }
 
+std::vector<std::string> ListFiles(const std::string& folder) {
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(folder)) {
+    if (e.is_regular_file()) files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+StatusOr<std::string> ReadFileText(const std::string& path) {
+  SEYE_ASSIGN_OR_RETURN(const auto bytes, ReadFileBytes(path));
+  return std::string(bytes.begin(), bytes.end());
+}
+
 class Cli : public ::testing::Test {
  protected:
   // One small model, trained once through the CLI, shared by the tests below.
@@ -53,7 +67,7 @@ TEST_F(Cli, VersionAndHelpForEveryCommand) {
   const auto help = RunCommand(Binary() + " --help");
   EXPECT_EQ(help.exit_code, 0);
   for (const char* cmd : {"demo", "train", "eval", "predict", "export-images", "model-card",
-                          "import-torchscript", "shift"}) {
+                          "import-torchscript", "shift", "quality", "report"}) {
     EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
     const auto sub = RunCommand(Binary() + " " + cmd + " --help");
     EXPECT_EQ(sub.exit_code, 0) << cmd;
@@ -86,14 +100,108 @@ TEST_F(Cli, TrainShowsProgressAndWritesACompleteCard) {
   EXPECT_TRUE(card["metrics"].contains("val_accuracy"));
   const std::string precision = card["hyperparameters"]["precision"];
   EXPECT_TRUE(precision == "bf16-autocast" || precision == "fp32") << precision;
+  // Robust training is the default, and the card says how it was done.
+  EXPECT_EQ(card["hyperparameters"]["robust"]["conditions"].size(), 14u);
+  EXPECT_NE(card["hyperparameters"]["robust"]["method"].get<std::string>().find("Jensen-Shannon"), std::string::npos);
 }
 
 TEST_F(Cli, Fp32FlagTurnsMixedPrecisionOff) {
   const auto r = RunCommand(Binary() + " train --data fashion-mnist --out " + Path("fp32.seye") +
-                            " --epochs 1 --limit 600 --widths 4 --depths 1 --fp32");
+                            " --epochs 1 --limit 600 --widths 4 --depths 1 --fp32 --standard");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto card = nlohmann::json::parse(RunCommand(Binary() + " model-card " + Path("fp32.seye")).out);
   EXPECT_EQ(card["hyperparameters"]["precision"], "fp32");
+  EXPECT_FALSE(card["hyperparameters"].contains("robust"));  // --standard
+}
+
+TEST_F(Cli, HeldBackSplitsAreForEvaluationOnly) {
+  const auto r = RunCommand(Binary() + " train --data fashion-mnist:val --out " + Path("val.seye"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("fashion-mnist:val is held back from training"), std::string::npos);
+  const auto e = RunCommand(Binary() + " eval --json --model " + Model() + " --data fashion-mnist:calib --limit 100");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(nlohmann::json::parse(e.out)["data"], "fashion-mnist:calib");
+}
+
+TEST_F(Cli, EvalUnderConditionsListsEveryCellAndTheMeans) {
+  const auto r = RunCommand(Binary() + " eval --json --model " + Model() +
+                            " --limit 200 --conditions underexposure,haze --condition-seed 3");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["conditions"].size(), 10u);
+  for (const auto& c : j["conditions"]) {
+    for (const char* key : {"condition", "severity", "accuracy", "ece", "n"}) EXPECT_TRUE(c.contains(key)) << key;
+    EXPECT_EQ(c["n"], 200);
+  }
+  EXPECT_EQ(j["conditions"][5]["condition"], "haze");
+  EXPECT_EQ(j["conditions"][5]["held_out"], true);
+  for (const char* key : {"mean_anticipated_accuracy", "mean_heldout_accuracy", "relative_drop"}) {
+    EXPECT_TRUE(j[key].is_number()) << key;
+  }
+  EXPECT_EQ(j["condition_seed"], 3);
+  // Same seed, same images, same figures.
+  EXPECT_EQ(nlohmann::json::parse(RunCommand(Binary() + " eval --json --model " + Model() +
+                                             " --limit 200 --conditions underexposure,haze --condition-seed 3").out),
+            j);
+  const auto table = RunCommand(Binary() + " eval --model " + Model() + " --limit 100 --conditions heldout");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("mean held-out accuracy"), std::string::npos);
+  EXPECT_NE(table.out.find("zoom*"), std::string::npos);
+  const auto bad = RunCommand(Binary() + " eval --model " + Model() + " --limit 100 --conditions rain");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("unknown condition 'rain'"), std::string::npos);
+}
+
+TEST_F(Cli, QualityGateFlagsADarkFrameWithItsCause) {
+  const auto b = RunCommand(Binary() + " quality baseline --images fashion-mnist:train --limit 2000 --out " +
+                            Path("site.json"));
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_NE(b.out.find("2000 reference images"), std::string::npos);
+  const std::string folder = Path("quality");
+  ASSERT_EQ(RunCommand(Binary() + " export-images --data fashion-mnist:test --limit 10 --out " + folder).exit_code, 0);
+  const std::string clean = ListFiles(folder)[0];
+  ASSERT_EQ(RunCommand(Binary() + " shift --condition underexposure --severity 4 " + clean + " " + Path("dark.png")).exit_code, 0);
+  const auto r = RunCommand(Binary() + " quality --json --baseline " + Path("site.json") + " " + clean + " " +
+                            Path("dark.png") + " " + Path("missing.png"));
+  EXPECT_EQ(r.exit_code, 1);  // one file missing
+  const auto lines = JsonLines(r.out);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["verdict"], "pass") << lines[0];
+  EXPECT_EQ(lines[1]["verdict"], "flag");
+  EXPECT_NE(lines[1]["flags"][0]["cause"].get<std::string>().find("too dark"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2]["error"].get<std::string>().find("no such file"), std::string::npos);
+  const auto text = RunCommand(Binary() + " quality " + Path("dark.png"));
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("metrics only"), std::string::npos);
+  EXPECT_NE(text.out.find("sharpness="), std::string::npos);
+  const auto test_split = RunCommand(Binary() + " quality baseline --images fashion-mnist:test --out " + Path("t.json"));
+  EXPECT_EQ(test_split.exit_code, 1);
+  EXPECT_NE(test_split.err.find("evaluation only"), std::string::npos);
+  ASSERT_TRUE(WriteFileAtomic(*dir_ / "broken.json", std::string("{\"format\"")).ok());
+  const auto broken = RunCommand(Binary() + " quality --baseline " + Path("broken.json") + " " + clean);
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.err.find("not valid JSON"), std::string::npos);
+}
+
+TEST_F(Cli, RobustnessReportWritesPageAndJson) {
+  const std::string out = Path("report");
+  const auto r = RunCommand(Binary() + " report robustness --model " + Model() + " --model " + Model() +
+                            " --limit 100 --conditions underexposure,pixelate --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(*ReadFileText(out + "/robustness.json"));
+  ASSERT_EQ(j["models"].size(), 2u);
+  EXPECT_EQ(j["models"][0]["robustness"]["conditions"].size(), 10u);
+  EXPECT_EQ(j["difference"]["cells"].size(), 10u);
+  EXPECT_EQ(j["difference"]["cells"][0]["accuracy_delta"], 0.0);  // the same model twice
+  EXPECT_EQ(j["difference"]["anticipated_error_reduction"], 0.0);
+  const std::string html = *ReadFileText(out + "/index.html");
+  EXPECT_EQ(html.find("__STEADYEYE_REPORT_DATA__"), std::string::npos);
+  EXPECT_NE(html.find("\"condition\":\"pixelate\""), std::string::npos);
+  EXPECT_TRUE(std::filesystem::file_size(out + "/echarts.min.js") > 100000);
+  const auto one = RunCommand(Binary() + " report robustness --model " + Model() + " --limit 50 --conditions jpeg --out " + Path("report1"));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_FALSE(nlohmann::json::parse(*ReadFileText(Path("report1") + "/robustness.json")).contains("difference"));
+  EXPECT_EQ(RunCommand(Binary() + " report robustness --model " + Model() + " --model a --model b --out x").exit_code, 2);
 }
 
 TEST_F(Cli, EvalJsonHasTheAgreedFields) {

@@ -1,4 +1,5 @@
 #include "steadyeye/data/source.h"
+#include "steadyeye/data/splits.h"
 
 #include <gtest/gtest.h>
 
@@ -44,10 +45,26 @@ TEST(FashionMnist, LimitSpreadsOverClassesAndMissingDirSaysHowToFix) {
 TEST(DataRef, ParsesNamesAndFolders) {
   EXPECT_EQ(ParseDataRef("fashion-mnist")->split, Split::kDefault);
   EXPECT_EQ(ParseDataRef("fashion-mnist:test")->split, Split::kTest);
-  EXPECT_EQ(ParseDataRef("fashion-mnist:val").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseDataRef("fashion-mnist:val")->split, Split::kValidation);
+  EXPECT_EQ(ParseDataRef("fashion-mnist:calib")->ToString(), "fashion-mnist:calib");
+  const auto unknown = ParseDataRef("fashion-mnist:dev");
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find(":val or :calib"), std::string::npos);
   EXPECT_EQ(ParseDataRef("/no/such/folder").status().code(), StatusCode::kNotFound);
   testing::TempDir dir;
   EXPECT_EQ(ParseDataRef(dir.path().string())->kind, DataRef::Kind::kFolder);
+}
+
+TEST(DataRef, HeldBackSplitsAreTheTrainingSplitsValidationAndCalibrationParts) {
+  const auto train = LoadDataset(FashionMnist(Split::kTrain), {});
+  const auto val = LoadDataset(FashionMnist(Split::kValidation), {});
+  const auto calib = LoadDataset(FashionMnist(Split::kCalibration), {});
+  ASSERT_TRUE(train.ok() && val.ok() && calib.ok());
+  const TrainingSplits parts = SplitForTraining(*train);
+  EXPECT_EQ(val->size(), 3000u);
+  EXPECT_EQ(calib->size(), 5000u);
+  EXPECT_EQ(val->Fingerprint(), parts.validation.Fingerprint());
+  EXPECT_EQ(calib->Fingerprint(), parts.calibration.Fingerprint());
 }
 
 Image Filled(int w, int h, int c, uint8_t v) {

@@ -91,10 +91,14 @@ TEST_F(TinyTraining, BundleRoundTripGivesBitIdenticalPredictions) {
 
 TEST_F(TinyTraining, RejectsBadTrainingInput) {
   TrainOptions o = Options(1);
-  o.epochs = 0;
+  o.epochs = -1;
   const auto spec = FitNormalization(splits_->train);
   EXPECT_EQ(TrainClassifier(splits_->train, splits_->validation, spec, o).status().code(),
             StatusCode::kInvalidArgument);
+  o = Options(1);
+  o.production_share = 0;
+  const auto none = TrainClassifier(splits_->train, splits_->validation, spec, o);
+  EXPECT_NE(none.status().message().find("a production share in (0, 1]"), std::string::npos);
   InputSpec wrong = spec;
   wrong.height = 32;
   const auto r = TrainClassifier(splits_->train, splits_->validation, wrong, Options(1));

@@ -14,7 +14,9 @@
 
 namespace steadyeye {
 
-enum class Split { kDefault, kTrain, kTest };
+// kValidation and kCalibration are the parts of the train split that SplitForTraining holds
+// back (data/splits.h): where thresholds and hyper-parameters are chosen, never the test split.
+enum class Split { kDefault, kTrain, kTest, kValidation, kCalibration };
 
 struct DataRef {
   enum class Kind { kFashionMnist, kFolder };
@@ -24,7 +26,7 @@ struct DataRef {
   std::string ToString() const;
 };
 
-// Accepts "fashion-mnist", "fashion-mnist:train", "fashion-mnist:test" or a folder path.
+// Accepts "fashion-mnist", "fashion-mnist:train|test|val|calib" or a folder path.
 StatusOr<DataRef> ParseDataRef(const std::string& text);
 
 // The Fashion-MNIST class names, folder-safe ("T-shirt_top", ..., "Ankle_boot").

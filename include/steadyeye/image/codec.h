@@ -34,6 +34,10 @@ Status SaveImageFile(const std::filesystem::path& path, const Image& image, int 
 // Whether a file name has an extension steadyeye decodes (.png, .jpg, .jpeg; any case).
 bool HasImageExtension(const std::filesystem::path& path);
 
+// Every file under `dir` (recursively) with an image extension, as full paths in sorted order
+// (so numbering files by position is reproducible). Empty when `dir` cannot be read.
+std::vector<std::filesystem::path> ListImageFiles(const std::filesystem::path& dir);
+
 // Width and height read from a PNG or JPEG header without decoding; nullopt-like {0,0} when
 // the format is not one of those two or the header is unreadable.
 struct Dimensions {

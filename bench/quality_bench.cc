@@ -1,0 +1,129 @@
+// The quality gate, measured: per-image cost at 28x28 and 1280x720 (single thread, same run),
+// and flag rates on Fashion-MNIST test images, clean and under every shift-suite condition x
+// severity, with the baseline learned from Fashion-MNIST train images.
+//
+//   build/bench/quality_bench [--seconds S] [--baseline-limit N] [--test-limit N]
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "steadyeye/core/allocator.h"
+#include "steadyeye/data/source.h"
+#include "steadyeye/eval/robustness.h"
+#include "steadyeye/quality/quality.h"
+#include "steadyeye/shift/shift.h"
+
+namespace {
+
+using namespace steadyeye;
+
+Image Textured(int w, int h, int c) {
+  Image img(w, h, c);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int k = 0; k < c; ++k)
+        img.at(x, y, k) = uint8_t((x * 7 + y * 13 + k * 50 + (x * y) % 31) % 256);
+  return img;
+}
+
+double MicrosecondsPerImage(const Image& img, const QualityBaseline& baseline, double seconds) {
+  long n = 0;
+  const auto start = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  while (elapsed < seconds || n < 3) {
+    if (!AssessQuality(img, &baseline).ok()) return -1;
+    ++n;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return 1e6 * elapsed / double(n);
+}
+
+struct Rate {
+  double flagged = 0;
+  std::map<std::string, size_t> by_metric;
+};
+
+Rate FlagRate(const Dataset& data, const QualityBaseline& baseline) {
+  Rate r;
+  size_t flagged = 0;
+  for (size_t i = 0; i < data.size(); ++i) {
+    const auto a = AssessQuality(data.image(i), &baseline);
+    if (!a.ok() || a->pass()) continue;
+    ++flagged;
+    for (const auto& f : a->flags) ++r.by_metric[MetricInfo(f.metric).name];
+  }
+  r.flagged = double(flagged) / double(data.size());
+  return r;
+}
+
+std::string TopMetrics(const Rate& r) {
+  std::multimap<size_t, std::string, std::greater<>> sorted;
+  for (const auto& [name, n] : r.by_metric) sorted.emplace(n, name);
+  std::string out;
+  int shown = 0;
+  for (const auto& [n, name] : sorted) {
+    if (shown++ == 3) break;
+    out += (out.empty() ? "" : ", ") + name;
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  TuneAllocatorForLargeBuffers();
+  double seconds = 0.5;
+  size_t baseline_limit = 0, test_limit = 0;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::stod(argv[i + 1]);
+    if (std::strcmp(argv[i], "--baseline-limit") == 0) baseline_limit = std::stoul(argv[i + 1]);
+    if (std::strcmp(argv[i], "--test-limit") == 0) test_limit = std::stoul(argv[i + 1]);
+  }
+  DataRef train_ref, test_ref;
+  train_ref.split = Split::kTrain;
+  test_ref.split = Split::kTest;
+  LoadOptions train_options, test_options;
+  train_options.limit = baseline_limit;
+  test_options.limit = test_limit;
+  const auto train = LoadDataset(train_ref, train_options);
+  const auto test = LoadDataset(test_ref, test_options);
+  if (!train.ok() || !test.ok()) {
+    std::fprintf(stderr, "cannot load Fashion-MNIST: %s\n",
+                 (train.ok() ? test.status() : train.status()).message().c_str());
+    return 1;
+  }
+  std::vector<Image> reference;
+  for (size_t i = 0; i < train->size(); ++i) reference.push_back(train->image(i));
+  const auto baseline = BuildBaseline(reference);
+  if (!baseline.ok()) return std::fprintf(stderr, "%s\n", baseline.status().message().c_str()), 1;
+
+  const Image small = test->image(0), large = Textured(1280, 720, 3);
+  std::vector<Image> frames(24, large);
+  const auto frame_baseline = BuildBaseline(frames);
+  std::printf("cost per image (single thread): 28x28 grey %.1f us, 1280x720 RGB %.0f us\n\n",
+              MicrosecondsPerImage(small, *baseline, seconds),
+              MicrosecondsPerImage(large, *frame_baseline, seconds));
+
+  std::printf("baseline: %zu train images; %zu test images per cell\n", train->size(),
+              test->size());
+  const Rate clean = FlagRate(*test, *baseline);
+  std::printf("clean: flagged %.4f (by %s)\n\n", clean.flagged, TopMetrics(clean).c_str());
+  std::printf("%-15s %-20s %7s %7s %7s %7s %7s  %s\n", "condition", "group", "sev 1", "sev 2",
+              "sev 3", "sev 4", "sev 5", "flagged by (sev 3)");
+  for (const auto& c : AllConditions()) {
+    std::printf("%-15s %-20s", c.name.c_str(), ConditionGroupName(c.group));
+    std::string top;
+    for (int s = kMinSeverity; s <= kMaxSeverity; ++s) {
+      const auto shifted = CorruptDataset(*test, c.name, s, kDefaultConditionSeed);
+      if (!shifted.ok()) return 1;
+      const Rate r = FlagRate(*shifted, *baseline);
+      if (s == 3) top = TopMetrics(r);
+      std::printf(" %7.4f", r.flagged);
+      std::fflush(stdout);
+    }
+    std::printf("  %s\n", top.c_str());
+  }
+  return 0;
+}

@@ -1,0 +1,53 @@
+// Opens a robustness report written by the real binary in Debian's Chromium (headless, driven by
+// playwright-core) and checks that it renders: no script errors, every chart drawn with
+// content, the summary filled in. Saves a screenshot as a test artifact.
+//
+//   node robustness_report.mjs REPORT/index.html SCREENSHOT.png   (SEYE_WEB_DIR = web/ folder)
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(path.join(process.env.SEYE_WEB_DIR, 'package.json'));
+const { chromium } = require('playwright-core');
+const [pagePath, screenshot] = process.argv.slice(2);
+
+function fail(message) {
+  console.error('FAIL: ' + message);
+  process.exitCode = 1;
+}
+
+// The flags keep Chromium from reaching out to the network, which this machine does not allow.
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  const errors = [];
+  page.on('pageerror', e => errors.push(e.message));
+  page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto('file://' + path.resolve(pagePath));
+  await page.waitForFunction(() => window.reportRendered !== undefined, null, { timeout: 30000 });
+  const state = await page.evaluate(() => ({
+    charts: window.reportRendered,
+    summaryRows: document.querySelectorAll('#summary tr').length,
+    diffShown: !document.getElementById('diff-title').hidden,
+    // Coloured (non-white, non-transparent) pixels in each chart's main canvas (ECharts adds
+    // empty layers for hover effects): a drawn chart has many.
+    inked: [...document.querySelectorAll('.chart')].map(div => div.querySelector('canvas')).map(c => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 240 || d[i + 1] < 240 || d[i + 2] < 240)) n++;
+      return n;
+    }),
+  }));
+  if (errors.length) fail('script errors: ' + errors.join(' | '));
+  if (state.charts !== 5) fail(`expected 5 charts (2 heat maps, 2 curves, 1 difference), got ${state.charts}`);
+  if (state.summaryRows !== 3) fail(`expected a header and 2 model rows in the summary, got ${state.summaryRows}`);
+  if (!state.diffShown) fail('difference section hidden for two models');
+  if (state.inked.length < 5 || state.inked.some(n => n < 2000)) fail('a chart looks empty: ' + JSON.stringify(state.inked));
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(`report rendered: ${state.charts} charts, inked pixels ${JSON.stringify(state.inked)}; screenshot ${screenshot}`);
+} finally {
+  await browser.close();
+}
