@@ -5,6 +5,7 @@
 #include "steadyeye/eval/metrics.h"
 #include "steadyeye/model/predict.h"
 #include "steadyeye/model/train.h"
+#include "steadyeye/shift/shift.h"
 #include "fashion_mnist.h"
 #include "test_util.h"
 #include "tiny_model.h"
@@ -26,8 +27,11 @@ class TinyTraining : public ::testing::Test {
     delete test_;
   }
 
+  // Standard training keeps these tests quick (robust steps cost two views, far more under the
+  // sanitizers); the robust path has its own tests below.
   static TrainOptions Options(uint64_t seed) {
     TrainOptions o;
+    o.robust = false;
     o.epochs = 4;
     o.seed = seed;
     o.threads = 1;
@@ -38,9 +42,10 @@ class TinyTraining : public ::testing::Test {
     return o;
   }
 
-  static std::unique_ptr<Classifier> Train(uint64_t seed) {
+  static std::unique_ptr<Classifier> Train(uint64_t seed) { return Train(Options(seed)); }
+  static std::unique_ptr<Classifier> Train(const TrainOptions& options) {
     auto model = TrainClassifier(splits_->train, splits_->validation,
-                                 FitNormalization(splits_->train), Options(seed));
+                                 FitNormalization(splits_->train), options);
     EXPECT_TRUE(model.ok()) << model.status().ToString();
     return model.ok() ? std::move(*model) : nullptr;
   }
@@ -75,6 +80,27 @@ TEST_F(TinyTraining, SameSeedSameWeightsOtherSeedOtherWeights) {
   EXPECT_NE(a->card().id, c->card().id);
 }
 
+// One short robust run per seed: the default training path is deterministic too, and its card
+// says how it trained.
+TEST_F(TinyTraining, RobustTrainingIsDeterministicAndRecorded) {
+  auto robust = [](uint64_t seed) {
+    TrainOptions o = Options(seed);
+    o.robust = true;
+    o.epochs = 1;
+    o.widths = {8};
+    o.depths = {1};
+    return Train(o);
+  };
+  const auto a = robust(7), b = robust(7), c = robust(8);
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(a->card().id, b->card().id);
+  EXPECT_NE(a->card().id, c->card().id);
+  const auto& r = a->card().hyperparameters["robust"];
+  EXPECT_EQ(r["production_share"], 1.0);
+  EXPECT_EQ(r["conditions"], ConditionNames(/*held_out=*/false));
+  EXPECT_FALSE(Train(7)->card().hyperparameters.contains("robust"));
+}
+
 TEST_F(TinyTraining, BundleRoundTripGivesBitIdenticalPredictions) {
   auto model = Train(3);
   ASSERT_NE(model, nullptr);
@@ -96,6 +122,7 @@ TEST_F(TinyTraining, RejectsBadTrainingInput) {
   EXPECT_EQ(TrainClassifier(splits_->train, splits_->validation, spec, o).status().code(),
             StatusCode::kInvalidArgument);
   o = Options(1);
+  o.robust = true;
   o.production_share = 0;
   const auto none = TrainClassifier(splits_->train, splits_->validation, spec, o);
   EXPECT_NE(none.status().message().find("a production share in (0, 1]"), std::string::npos);
