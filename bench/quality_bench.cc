@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "bench_images.h"
 #include "steadyeye/core/allocator.h"
 #include "steadyeye/data/source.h"
 #include "steadyeye/eval/robustness.h"
@@ -18,15 +19,6 @@
 namespace {
 
 using namespace steadyeye;
-
-Image Textured(int w, int h, int c) {
-  Image img(w, h, c);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int k = 0; k < c; ++k)
-        img.at(x, y, k) = uint8_t((x * 7 + y * 13 + k * 50 + (x * y) % 31) % 256);
-  return img;
-}
 
 double MicrosecondsPerImage(const Image& img, const QualityBaseline& baseline, double seconds) {
   long n = 0;
@@ -99,7 +91,7 @@ int main(int argc, char** argv) {
   const auto baseline = BuildBaseline(reference);
   if (!baseline.ok()) return std::fprintf(stderr, "%s\n", baseline.status().message().c_str()), 1;
 
-  const Image small = test->image(0), large = Textured(1280, 720, 3);
+  const Image small = test->image(0), large = steadyeye::bench::Textured(1280, 720, 3);
   std::vector<Image> frames(24, large);
   const auto frame_baseline = BuildBaseline(frames);
   std::printf("cost per image (single thread): 28x28 grey %.1f us, 1280x720 RGB %.0f us\n\n",

@@ -7,18 +7,11 @@
 #include <cstring>
 #include <string>
 
+#include "bench_images.h"
 #include "steadyeye/core/allocator.h"
 #include "steadyeye/shift/shift.h"
 
 namespace {
-
-steadyeye::Image Textured(int w, int h, int c) {
-  steadyeye::Image img(w, h, c);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int k = 0; k < c; ++k) img.at(x, y, k) = uint8_t((x * 7 + y * 13 + k * 50 + (x * y) % 31) % 256);
-  return img;
-}
 
 double ImagesPerSecond(const steadyeye::Image& img, const std::string& condition, double seconds) {
   long n = 0;
@@ -42,7 +35,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::stod(argv[i + 1]);
   }
-  const auto small = Textured(28, 28, 1), large = Textured(1280, 720, 3);
+  const auto small = steadyeye::bench::Textured(28, 28, 1), large = steadyeye::bench::Textured(1280, 720, 3);
   std::printf("%-15s %14s %18s\n", "condition", "28x28 img/s", "1280x720 img/s");
   for (const auto& c : steadyeye::AllConditions()) {
     std::printf("%-15s %14.0f %18.1f\n", c.name.c_str(), ImagesPerSecond(small, c.name, seconds),

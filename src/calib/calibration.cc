@@ -18,6 +18,14 @@ Status CheckLogits(std::span<const float> logits, std::span<const int> labels, s
   return Status::Ok();
 }
 
+// log(sum_j exp(z_j / temperature)) of one row, stable for large logits.
+double LogSumExp(const float* z, size_t k, double temperature) {
+  double top = -INFINITY, sum = 0;
+  for (size_t j = 0; j < k; ++j) top = std::max(top, double(z[j]) / temperature);
+  for (size_t j = 0; j < k; ++j) sum += std::exp(double(z[j]) / temperature - top);
+  return top + std::log(sum);
+}
+
 // log P(X <= errors) for X ~ Binomial(n, p), summed in log space (n reaches 10^5 and more).
 double LogBinomialCdf(size_t errors, size_t n, double p) {
   if (p <= 0) return 0.0;
@@ -52,11 +60,7 @@ double TemperedNll(std::span<const float> logits, std::span<const int> labels, s
   double total = 0;
   for (size_t row = 0; row < labels.size(); ++row) {
     const float* z = logits.data() + row * k;
-    double top = -INFINITY;
-    for (size_t j = 0; j < k; ++j) top = std::max(top, double(z[j]) / temperature);
-    double sum = 0;
-    for (size_t j = 0; j < k; ++j) sum += std::exp(double(z[j]) / temperature - top);
-    total += top + std::log(sum) - double(z[labels[row]]) / temperature;
+    total += LogSumExp(z, k, temperature) - double(z[labels[row]]) / temperature;
   }
   return total / double(labels.size());
 }
@@ -91,10 +95,8 @@ std::vector<float> TemperedSoftmax(std::span<const float> logits, size_t k, doub
   std::vector<float> out(logits.size());
   for (size_t row = 0; row * k < logits.size(); ++row) {
     const float* z = logits.data() + row * k;
-    double top = -INFINITY, sum = 0;
-    for (size_t j = 0; j < k; ++j) top = std::max(top, double(z[j]) / temperature);
-    for (size_t j = 0; j < k; ++j) sum += std::exp(double(z[j]) / temperature - top);
-    for (size_t j = 0; j < k; ++j) out[row * k + j] = float(std::exp(double(z[j]) / temperature - top) / sum);
+    const double log_sum = LogSumExp(z, k, temperature);
+    for (size_t j = 0; j < k; ++j) out[row * k + j] = float(std::exp(double(z[j]) / temperature - log_sum));
   }
   return out;
 }
