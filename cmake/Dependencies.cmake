@@ -33,3 +33,8 @@ target_include_directories(seye_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 target_link_libraries(seye_torch INTERFACE ${TORCH_LIBRARIES})
 separate_arguments(SEYE_TORCH_CXX_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")
 target_compile_options(seye_torch INTERFACE ${SEYE_TORCH_CXX_FLAGS})
+
+# Debian builds cpp-httplib as a shared library (with OpenSSL and zlib); its header declares,
+# the library defines. Only a pkg-config file ships.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)

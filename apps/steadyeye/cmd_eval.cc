@@ -13,9 +13,27 @@ namespace steadyeye::cli {
 
 namespace {
 
+void PrintAutomatic(const ClassificationMetrics& m, const ModelCard& card) {
+  if (!card.calibration) {
+    std::printf("not calibrated: every decision goes to review (steadyeye calibrate)\n");
+    return;
+  }
+  const auto& t = card.calibration->threshold;
+  if (!t.certified) {
+    std::printf("no certified threshold at alpha %.4g: every decision goes to review\n", t.alpha);
+    return;
+  }
+  std::printf("automatic decisions (confidence >= %.3f, certified error <= %.4g at %.0f%%): coverage %.4f, "
+              "error among them %.4f (%zu of %zu)\n",
+              t.threshold, t.alpha, 100 * (1 - t.delta), m.automatic->coverage, m.automatic->error,
+              m.automatic->errors, m.automatic->decided);
+}
+
 void PrintTable(const ClassificationMetrics& m, const ModelCard& card, const std::string& data) {
   std::printf("model %s on %s: %zu images\n", card.id.c_str(), data.c_str(), m.n);
-  std::printf("accuracy %.4f   nll %.4f   ece %.4f\n\n", m.accuracy, m.nll, m.ece);
+  std::printf("accuracy %.4f   nll %.4f   ece %.4f\n", m.accuracy, m.nll, m.ece);
+  PrintAutomatic(m, card);
+  std::printf("\n");
   std::printf("%-16s %8s %6s\n", "class", "accuracy", "n");
   for (size_t c = 0; c < card.class_names.size(); ++c) {
     std::printf("%-16s %8.4f %6zu\n", card.class_names[c].c_str(), m.per_class_accuracy[c], m.per_class_n[c]);
@@ -46,6 +64,18 @@ void PrintConditionTable(const RobustnessResult& r) {
   if (r.mean_anticipated_accuracy) std::printf("mean anticipated accuracy %.4f\n", *r.mean_anticipated_accuracy);
   if (r.mean_heldout_accuracy) std::printf("mean held-out accuracy    %.4f (* held out: never trained on)\n", *r.mean_heldout_accuracy);
   std::printf("relative drop             %.4f\n", r.relative_drop);
+  if (r.cells.empty() || !r.cells[0].metrics.automatic) return;
+  std::printf("\nautomatic decisions per condition: coverage / error among them\n%-16s", "condition");
+  for (int s = kMinSeverity; s <= kMaxSeverity; ++s) std::printf("         sev %d", s);
+  std::printf("\n");
+  for (size_t i = 0; i < r.cells.size(); i += kMaxSeverity) {
+    std::printf("%-16s", r.cells[i].condition.c_str());
+    for (int s = 0; s < kMaxSeverity; ++s) {
+      const auto& a = *r.cells[i + s].metrics.automatic;
+      std::printf("  %5.3f/%6.4f", a.coverage, a.error);
+    }
+    std::printf("\n");
+  }
 }
 
 }  // namespace

@@ -7,9 +7,24 @@
 #include "common.h"
 #include "steadyeye/core/progress.h"
 #include "steadyeye/data/splits.h"
+#include "steadyeye/model/calibrate.h"
 #include "steadyeye/model/train.h"
+#include "steadyeye/quality/quality.h"
 
 namespace steadyeye::cli {
+
+namespace {
+
+// The quality gate's baseline from at most kBaselineImages training images, spread evenly.
+StatusOr<QualityBaseline> TrainingQualityBaseline(const Dataset& train) {
+  constexpr size_t kBaselineImages = 10000;
+  const size_t step = std::max<size_t>(1, train.size() / kBaselineImages);
+  std::vector<Image> images;
+  for (size_t i = 0; i < train.size() && images.size() < kBaselineImages; i += step) images.push_back(train.image(i));
+  return BuildBaseline(images);
+}
+
+}  // namespace
 
 int RunTrain(TrainArgs& args) {
   auto ref = ResolveDataRef(args.data, DataPurpose::kTraining);
@@ -55,6 +70,16 @@ int RunTrain(TrainArgs& args) {
   auto model = TrainClassifier(splits.train, splits.validation, spec, o);
   bar.reset();
   if (!model.ok()) return Fail(model.status());
+  CalibrateOptions calibrate{args.alpha, args.delta, ref->ToString() + " (calibration part)", {}};
+  auto calibration = CalibrateClassifier(**model, splits.calibration, calibrate);
+  if (!calibration.ok()) return Fail(calibration.status().WithContext("calibrating"));
+  std::printf("calibrated on %zu held-back images: %s\n", splits.calibration.size(),
+              DescribeCalibration(*calibration).c_str());
+  auto baseline = TrainingQualityBaseline(splits.train);
+  if (!baseline.ok()) return Fail(baseline.status().WithContext("learning the quality baseline"));
+  (*model)->SetQualityBaseline(baseline->ToJson());
+  std::printf("quality baseline learned from %zu training images (the gate's fallback for sites without one)\n",
+              baseline->n);
   if (Status st = (*model)->Save(args.out); !st.ok()) return Fail(st);
   const auto& m = (*model)->card().metrics;
   std::printf("saved %s (id %s): best epoch %d of %d, validation accuracy %.4f, %.0f s\n",
@@ -72,7 +97,7 @@ void AddTrainCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--out", args->out, "Where to write the model bundle (.seye)")->required();
   cmd->add_option("--epochs", args->options.epochs,
-                  "Maximum passes over the data (default 9 robust, 18 standard: the same compute)")
+                  "Maximum passes over the data (default 11 robust, 18 standard)")
       ->check(CLI::Range(1, 1000));
   cmd->add_flag("!--standard", args->options.robust,
                 "Train without production conditions (default: robust training, each image also "
@@ -82,6 +107,7 @@ void AddTrainCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", args->options.seed, "Random seed (weights, shuffling, augmentation)")
       ->capture_default_str();
   AddThreadsOption(*cmd, args->options.threads);
+  AddRiskOptions(*cmd, args->alpha, args->delta);
   cmd->add_option("--batch-size", args->options.batch_size)->capture_default_str()->check(CLI::Range(2, 4096));
   cmd->add_option("--lr", args->options.learning_rate, "Peak learning rate")->capture_default_str();
   cmd->add_option("--widths", args->options.widths, "Channels per stage")->delimiter(',')->capture_default_str();

@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <memory>
 
@@ -16,7 +18,14 @@ StatusOr<DataRef> ResolveDataRef(const std::string& text, DataPurpose purpose) {
   SEYE_ASSIGN_OR_RETURN(DataRef ref, ParseDataRef(text));
   if (ref.kind != DataRef::Kind::kFashionMnist) return ref;
   if (ref.split == Split::kDefault) {
-    ref.split = purpose == DataPurpose::kTraining ? Split::kTrain : Split::kTest;
+    ref.split = purpose == DataPurpose::kTraining      ? Split::kTrain
+                : purpose == DataPurpose::kCalibration ? Split::kCalibration
+                                                       : Split::kTest;
+  }
+  if (purpose == DataPurpose::kCalibration && (ref.split == Split::kTest || ref.split == Split::kTrain)) {
+    return InvalidArgumentError(ref.ToString() + (ref.split == Split::kTest ? " is for evaluation only" : " is what models are trained on") +
+                                "; calibrate on images held back from training: fashion-mnist:calib "
+                                "(or fashion-mnist:val), or a site's reviewed images");
   }
   if (purpose == DataPurpose::kTraining && ref.split == Split::kTest) {
     return InvalidArgumentError(
@@ -51,6 +60,26 @@ StatusOr<Dataset> LoadForModel(const DataRef& ref, const Classifier& model, size
   options.class_names = model.card().class_names;
   options.limit = limit;
   return LoadWithProgress(ref, std::move(options));
+}
+
+void AddRiskOptions(CLI::App& cmd, double& alpha, double& delta) {
+  cmd.add_option("--alpha", alpha, "Target error rate among automatic decisions")
+      ->capture_default_str()->check(CLI::Range(1e-6, 0.5));
+  cmd.add_option("--delta", delta, "Allowed probability that the certificate is wrong")
+      ->capture_default_str()->check(CLI::Range(1e-6, 0.5));
+}
+
+std::string DescribeCalibration(const Calibration& c) {
+  const auto& t = c.threshold;
+  std::string line = fmt::format("temperature {:.3f} (ECE {:.4f} -> {:.4f}, NLL {:.4f} -> {:.4f}); ", c.temperature,
+                                 c.ece_before, c.ece_after, c.nll_before, c.nll_after);
+  if (!t.certified) {
+    return line + fmt::format("no threshold certifies error <= {} at {:.0f}% on {} images: every decision goes to review",
+                              t.alpha, 100 * (1 - t.delta), t.n);
+  }
+  return line + fmt::format("automatic at confidence >= {:.3f}: coverage {:.4f}, error <= {} certified at {:.0f}% "
+                            "({} errors in {} accepted of {})",
+                            t.threshold, t.coverage, t.alpha, 100 * (1 - t.delta), t.errors, t.accepted, t.n);
 }
 
 void AddThreadsOption(CLI::App& cmd, int& threads) {

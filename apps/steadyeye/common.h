@@ -23,7 +23,7 @@ int Fail(const Status& status);
 
 // What the data is for decides how "fashion-mnist" without a split is read, and whether the
 // test split is allowed (it is for evaluation only).
-enum class DataPurpose { kTraining, kEvaluation };
+enum class DataPurpose { kTraining, kEvaluation, kCalibration };
 StatusOr<DataRef> ResolveDataRef(const std::string& text, DataPurpose purpose);
 
 // Loads data, showing progress while image folders are decoded and listing skipped files.
@@ -39,6 +39,8 @@ struct TrainArgs {
   size_t limit = 0;
   TrainOptions options;
   bool no_augment = false;
+  double alpha = kDefaultAlpha;
+  double delta = kDefaultDelta;
 };
 int RunTrain(TrainArgs& args);
 
@@ -71,6 +73,15 @@ void AddDemoCommand(CLI::App& app, int& exit_code);
 void AddShiftCommand(CLI::App& app, int& exit_code);
 void AddQualityCommand(CLI::App& app, int& exit_code);
 void AddReportCommand(CLI::App& app, int& exit_code);
+void AddCalibrateCommand(CLI::App& app, int& exit_code);
+void AddServeCommand(CLI::App& app, int& exit_code);
+void AddCapturesCommand(CLI::App& app, int& exit_code);
+
+// Adds --alpha and --delta (the certified threshold's target error and allowed failure rate).
+void AddRiskOptions(CLI::App& cmd, double& alpha, double& delta);
+
+// One line about a fitted calibration: temperature, ECE before/after, the certified threshold.
+std::string DescribeCalibration(const Calibration& c);
 
 // A file of the web assets (pages, templates, npm packages): under $STEADYEYE_WEB_DIR if set,
 // else the source tree's web/ folder. NotFound naming the fix when missing.

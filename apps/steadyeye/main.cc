@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   cli::AddShiftCommand(app, exit_code);
   cli::AddQualityCommand(app, exit_code);
   cli::AddReportCommand(app, exit_code);
+  cli::AddCalibrateCommand(app, exit_code);
+  cli::AddServeCommand(app, exit_code);
+  cli::AddCapturesCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
+
+#include "steadyeye/core/time.h"
 
 namespace steadyeye {
 
@@ -150,6 +153,199 @@ StatusOr<CertifiedThreshold> CertifyThreshold(std::span<const float> confidence,
   }
   result.coverage = double(result.accepted) / double(result.n);
   return result;
+}
+
+namespace {
+
+size_t ArgMax(const float* row, size_t k) { return size_t(std::max_element(row, row + k) - row); }
+
+// Top-1 confidence and correctness of each row of `probs`.
+void ConfidenceAndCorrectness(std::span<const float> probs, std::span<const int> labels, size_t k,
+                              std::vector<float>& confidence, std::vector<uint8_t>& correct) {
+  confidence.resize(labels.size());
+  correct.resize(labels.size());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const float* row = probs.data() + i * k;
+    const size_t top = ArgMax(row, k);
+    confidence[i] = row[top];
+    correct[i] = top == size_t(labels[i]) ? 1 : 0;
+  }
+}
+
+// The rows `rows` of a labels.size() x k matrix and their labels.
+void TakeRows(std::span<const float> logits, std::span<const int> labels, size_t k,
+              std::span<const size_t> rows, std::vector<float>& out_logits, std::vector<int>& out_labels) {
+  out_logits.clear();
+  out_labels.clear();
+  for (size_t r : rows) {
+    out_logits.insert(out_logits.end(), logits.begin() + r * k, logits.begin() + (r + 1) * k);
+    out_labels.push_back(labels[r]);
+  }
+}
+
+}  // namespace
+
+double ExpectedCalibrationError(std::span<const float> probs, std::span<const int> labels, size_t k,
+                                int bins) {
+  std::vector<double> conf_sum(bins, 0), correct(bins, 0), count(bins, 0);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const float* row = probs.data() + i * k;
+    const size_t pred = ArgMax(row, k);
+    const double conf = row[pred];
+    const int b = std::min(bins - 1, static_cast<int>(conf * bins));
+    conf_sum[b] += conf;
+    correct[b] += pred == size_t(labels[i]) ? 1 : 0;
+    count[b] += 1;
+  }
+  double ece = 0;
+  for (int b = 0; b < bins; ++b) {
+    if (count[b] > 0) ece += count[b] / double(labels.size()) * std::abs(correct[b] / count[b] - conf_sum[b] / count[b]);
+  }
+  return ece;
+}
+
+StatusOr<Calibration> FitCalibration(std::span<const float> logits, std::span<const int> labels,
+                                     size_t k, double alpha, double delta) {
+  SEYE_RETURN_IF_ERROR(CheckLogits(logits, labels, k));
+  if (labels.size() < 2 * Calibration::kTemperatureEvery) {
+    return InvalidArgumentError("calibration needs at least " +
+                                std::to_string(2 * Calibration::kTemperatureEvery) + " labelled images, got " +
+                                std::to_string(labels.size()));
+  }
+  std::vector<size_t> fit_rows, certify_rows;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    (i % Calibration::kTemperatureEvery == 0 ? fit_rows : certify_rows).push_back(i);
+  }
+  std::vector<float> part_logits;
+  std::vector<int> part_labels;
+  TakeRows(logits, labels, k, fit_rows, part_logits, part_labels);
+  Calibration c;
+  SEYE_ASSIGN_OR_RETURN(c.temperature, FitTemperature(part_logits, part_labels, k));
+  c.n_temperature = fit_rows.size();
+  TakeRows(logits, labels, k, certify_rows, part_logits, part_labels);
+  const auto before = TemperedSoftmax(part_logits, k, 1.0);
+  const auto after = TemperedSoftmax(part_logits, k, c.temperature);
+  c.ece_before = ExpectedCalibrationError(before, part_labels, k);
+  c.ece_after = ExpectedCalibrationError(after, part_labels, k);
+  c.nll_before = TemperedNll(part_logits, part_labels, k, 1.0);
+  c.nll_after = TemperedNll(part_logits, part_labels, k, c.temperature);
+  std::vector<float> confidence;
+  std::vector<uint8_t> correct;
+  ConfidenceAndCorrectness(after, part_labels, k, confidence, correct);
+  SEYE_ASSIGN_OR_RETURN(c.threshold, CertifyThreshold(confidence, correct, alpha, delta));
+  c.created_at = UtcNowIso8601();
+  return c;
+}
+
+AutomaticDecisions MeasureAutomaticDecisions(std::span<const float> probs, std::span<const int> labels,
+                                             size_t k, const Calibration& calibration) {
+  AutomaticDecisions d;
+  d.n = labels.size();
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const float* row = probs.data() + i * k;
+    const size_t top = ArgMax(row, k);
+    if (!calibration.DecidesAutomatically(row[top])) continue;
+    ++d.decided;
+    d.errors += top == size_t(labels[i]) ? 0 : 1;
+  }
+  d.coverage = d.n > 0 ? double(d.decided) / double(d.n) : 0.0;
+  d.error = d.decided > 0 ? double(d.errors) / double(d.decided) : 0.0;
+  return d;
+}
+
+StatusOr<CertificateAudit> AuditCertificate(std::span<const float> logits, std::span<const int> labels,
+                                            size_t k, double alpha, double delta, int draws,
+                                            size_t calibration_size, uint64_t seed) {
+  SEYE_RETURN_IF_ERROR(CheckLogits(logits, labels, k));
+  if (draws < 1) return InvalidArgumentError("an audit needs at least one draw");
+  const size_t cut = calibration_size > 0 ? calibration_size : labels.size() / 2;
+  if (cut >= labels.size()) {
+    return InvalidArgumentError("the audit's calibration part (" + std::to_string(cut) +
+                                " images) leaves nothing to check on (" + std::to_string(labels.size()) +
+                                " images)");
+  }
+  CertificateAudit audit;
+  audit.draws = draws;
+  audit.calibration_size = cut;
+  audit.check_size = labels.size() - cut;
+  std::vector<size_t> order(labels.size());
+  std::vector<float> part_logits;
+  std::vector<int> part_labels;
+  double error_sum = 0;
+  for (int draw = 0; draw < draws; ++draw) {
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(seed + uint64_t(draw));
+    std::shuffle(order.begin(), order.end(), rng);
+    TakeRows(logits, labels, k, std::span<const size_t>(order).first(cut), part_logits, part_labels);
+    SEYE_ASSIGN_OR_RETURN(const Calibration c, FitCalibration(part_logits, part_labels, k, alpha, delta));
+    TakeRows(logits, labels, k, std::span<const size_t>(order).subspan(cut), part_logits, part_labels);
+    const auto d = MeasureAutomaticDecisions(TemperedSoftmax(part_logits, k, c.temperature), part_labels, k, c);
+    audit.mean_coverage += d.coverage / draws;
+    if (!c.threshold.certified) continue;
+    ++audit.certified;
+    audit.violations += d.error > alpha ? 1 : 0;
+    error_sum += d.error;
+    audit.max_error = std::max(audit.max_error, d.error);
+  }
+  audit.mean_error = audit.certified > 0 ? error_sum / audit.certified : 0.0;
+  return audit;
+}
+
+nlohmann::json CertificateAudit::ToJson() const {
+  return {{"draws", draws},           {"calibration_size", calibration_size},
+          {"check_size", check_size},  {"certified", certified},   {"violations", violations},
+          {"mean_coverage", mean_coverage}, {"mean_error", mean_error}, {"max_error", max_error}};
+}
+
+nlohmann::json Calibration::ToJson() const {
+  return {{"temperature", temperature}, {"n_temperature", n_temperature},
+          {"ece_before", ece_before},   {"ece_after", ece_after},
+          {"nll_before", nll_before},   {"nll_after", nll_after},
+          {"threshold", threshold.ToJson()}, {"data", data},
+          {"created_at", created_at}};
+}
+
+StatusOr<Calibration> Calibration::FromJson(const nlohmann::json& j) {
+  Calibration c;
+  try {
+    c.temperature = j.at("temperature").get<double>();
+    c.n_temperature = j.value("n_temperature", size_t{0});
+    c.ece_before = j.value("ece_before", 0.0);
+    c.ece_after = j.value("ece_after", 0.0);
+    c.nll_before = j.value("nll_before", 0.0);
+    c.nll_after = j.value("nll_after", 0.0);
+    c.data = j.value("data", "");
+    c.created_at = j.value("created_at", "");
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgumentError(std::string("invalid calibration: ") + e.what());
+  }
+  if (!(c.temperature > 0) || !std::isfinite(c.temperature)) {
+    return InvalidArgumentError("invalid calibration: temperature must be a positive number");
+  }
+  if (!j.contains("threshold")) return InvalidArgumentError("invalid calibration: no threshold");
+  SEYE_ASSIGN_OR_RETURN(c.threshold, CertifiedThresholdFromJson(j.at("threshold")));
+  return c;
+}
+
+StatusOr<CertifiedThreshold> CertifiedThresholdFromJson(const nlohmann::json& j) {
+  CertifiedThreshold t;
+  try {
+    t.alpha = j.at("alpha").get<double>();
+    t.delta = j.at("delta").get<double>();
+    t.n = j.at("n").get<size_t>();
+    t.certified = j.at("certified").get<bool>();
+    t.threshold = j.at("threshold").get<double>();
+    t.accepted = j.value("accepted", size_t{0});
+    t.errors = j.value("errors", size_t{0});
+    t.coverage = j.value("coverage", 0.0);
+    t.error_upper_bound = j.value("error_upper_bound", 1.0);
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgumentError(std::string("invalid certified threshold: ") + e.what());
+  }
+  if (!(t.threshold >= 0 && t.threshold <= 1)) {
+    return InvalidArgumentError("invalid certified threshold: threshold must be in [0, 1]");
+  }
+  return t;
 }
 
 nlohmann::json CertifiedThreshold::ToJson() const {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -56,23 +57,27 @@ StatusOr<std::vector<uint8_t>> ReadFileBytes(const fs::path& path, uint64_t max_
   return bytes;
 }
 
-Status WriteFileAtomic(const fs::path& path, std::span<const uint8_t> bytes) {
+Status WriteFileAtomic(const fs::path& path, std::span<const uint8_t> bytes, Durability durability) {
+  const bool sync = durability == Durability::kPowerLoss;
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return InvalidArgumentError("cannot create directory " + dir.string() + ": " + ec.message());
   fs::path tmp = path;
-  tmp += ".tmp." + std::to_string(::getpid());
+  // Unique per process and call, so concurrent writers never share a temporary file.
+  static std::atomic<uint64_t> counter{0};
+  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create", tmp);
   Status st = WriteAll(fd, bytes, tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = ErrnoError("cannot fsync", tmp);
+  if (st.ok() && sync && ::fsync(fd) != 0) st = ErrnoError("cannot fsync", tmp);
   ::close(fd);
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoError("cannot rename onto", path);
   if (!st.ok()) {
     fs::remove(tmp, ec);
     return st;
   }
+  if (!sync) return Status::Ok();
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
@@ -81,9 +86,10 @@ Status WriteFileAtomic(const fs::path& path, std::span<const uint8_t> bytes) {
   return Status::Ok();
 }
 
-Status WriteFileAtomic(const fs::path& path, const std::string& text) {
+Status WriteFileAtomic(const fs::path& path, const std::string& text, Durability durability) {
   return WriteFileAtomic(
-      path, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+      path, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+      durability);
 }
 
 }  // namespace steadyeye

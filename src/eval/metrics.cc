@@ -13,27 +13,9 @@ constexpr double kMinProbability = 1e-12;
 size_t ArgMax(const float* row, size_t k) { return size_t(std::max_element(row, row + k) - row); }
 }  // namespace
 
-double ExpectedCalibrationError(std::span<const float> probs, std::span<const int> labels, size_t k,
-                                int bins) {
-  std::vector<double> conf_sum(bins, 0), correct(bins, 0), count(bins, 0);
-  for (size_t i = 0; i < labels.size(); ++i) {
-    const float* row = probs.data() + i * k;
-    const size_t pred = ArgMax(row, k);
-    const double conf = row[pred];
-    const int b = std::min(bins - 1, static_cast<int>(conf * bins));
-    conf_sum[b] += conf;
-    correct[b] += pred == size_t(labels[i]) ? 1 : 0;
-    count[b] += 1;
-  }
-  double ece = 0;
-  for (int b = 0; b < bins; ++b) {
-    if (count[b] > 0) ece += count[b] / double(labels.size()) * std::abs(correct[b] / count[b] - conf_sum[b] / count[b]);
-  }
-  return ece;
-}
-
 ClassificationMetrics ComputeMetrics(std::span<const float> probs, std::span<const int> labels,
-                                     size_t k, int ece_bins) {
+                                     size_t k, const std::optional<Calibration>& calibration,
+                                     int ece_bins) {
   ClassificationMetrics m;
   m.n = labels.size();
   m.confusion.assign(k, std::vector<size_t>(k, 0));
@@ -57,7 +39,14 @@ ClassificationMetrics ComputeMetrics(std::span<const float> probs, std::span<con
     if (m.per_class_n[c] > 0) m.per_class_accuracy[c] = double(m.confusion[c][c]) / double(m.per_class_n[c]);
   }
   m.ece = ExpectedCalibrationError(probs, labels, k, ece_bins);
+  if (calibration) m.automatic = MeasureAutomaticDecisions(probs, labels, k, *calibration);
   return m;
+}
+
+nlohmann::json AutomaticToJson(const std::optional<AutomaticDecisions>& a) {
+  if (!a) return nullptr;
+  return {{"coverage", a->coverage}, {"error", a->error}, {"decided", a->decided},
+          {"errors", a->errors},     {"n", a->n}};
 }
 
 nlohmann::json MetricsToJson(const ClassificationMetrics& m, const std::vector<std::string>& classes) {
@@ -67,7 +56,8 @@ nlohmann::json MetricsToJson(const ClassificationMetrics& m, const std::vector<s
   }
   return {{"n", m.n},          {"accuracy", m.accuracy}, {"nll", m.nll},
           {"ece", m.ece},      {"ece_bins", kDefaultEceBins}, {"classes", classes},
-          {"per_class", per_class}, {"confusion", m.confusion}};
+          {"per_class", per_class}, {"confusion", m.confusion},
+          {"automatic", AutomaticToJson(m.automatic)}};
 }
 
 }  // namespace steadyeye

@@ -94,7 +94,7 @@ StatusOr<RobustnessResult> EvaluateRobustness(
                             if (on_progress) on_progress(done + n, total);
                           }));
     done += d.size();
-    return ComputeMetrics(probs, d.labels, k);
+    return ComputeMetrics(probs, d.labels, k, model.card().calibration);
   };
   RobustnessResult result;
   result.seed = seed;
@@ -131,7 +131,8 @@ nlohmann::json RobustnessToJson(const RobustnessResult& r) {
                      {"accuracy", c.metrics.accuracy},
                      {"ece", c.metrics.ece},
                      {"nll", c.metrics.nll},
-                     {"n", c.metrics.n}});
+                     {"n", c.metrics.n},
+                     {"automatic", AutomaticToJson(c.metrics.automatic)}});
   }
   auto error = [](const std::optional<double>& mean) {
     return mean ? nlohmann::json(1.0 - *mean) : nlohmann::json();

@@ -1,23 +1,13 @@
 #include "steadyeye/model/model_card.h"
 
-#include <ctime>
 #include <set>
 
 namespace steadyeye {
 
 using nlohmann::json;
 
-std::string UtcNowIso8601() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 json ModelCard::ToJson() const {
-  return json{
+  json j{
       {"format", kModelCardFormat},
       {"id", id},
       {"parent_id", parent_id},
@@ -37,6 +27,9 @@ json ModelCard::ToJson() const {
       {"threads", threads},
       {"metrics", metrics},
   };
+  if (calibration) j["calibration"] = calibration->ToJson();
+  if (!quality_baseline.is_null()) j["quality_baseline"] = quality_baseline;
+  return j;
 }
 
 StatusOr<ModelCard> ModelCard::FromJson(const json& j) {
@@ -67,6 +60,12 @@ StatusOr<ModelCard> ModelCard::FromJson(const json& j) {
     card.metrics = j.value("metrics", json::object());
   } catch (const json::exception& e) {
     return InvalidArgumentError(std::string("invalid model card: ") + e.what());
+  }
+  if (j.contains("quality_baseline")) card.quality_baseline = j["quality_baseline"];
+  if (j.contains("calibration") && !j["calibration"].is_null()) {
+    auto calibration = Calibration::FromJson(j["calibration"]);
+    if (!calibration.ok()) return calibration.status().WithContext("invalid model card");
+    card.calibration = std::move(*calibration);
   }
   if (card.kind != "native" && card.kind != "torchscript") {
     return FailedPreconditionError("unknown model kind '" + card.kind + "'");

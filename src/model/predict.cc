@@ -4,20 +4,9 @@
 #include <cmath>
 #include <numeric>
 
-namespace steadyeye {
+#include "steadyeye/calib/calibration.h"
 
-std::vector<float> Softmax(std::span<const float> logits, size_t k) {
-  std::vector<float> out(logits.size());
-  for (size_t row = 0; row * k < logits.size(); ++row) {
-    const float* in = logits.data() + row * k;
-    float* dst = out.data() + row * k;
-    const float top = *std::max_element(in, in + k);
-    double sum = 0;
-    for (size_t j = 0; j < k; ++j) sum += dst[j] = std::exp(in[j] - top);
-    for (size_t j = 0; j < k; ++j) dst[j] = static_cast<float>(dst[j] / sum);
-  }
-  return out;
-}
+namespace steadyeye {
 
 namespace {
 
@@ -54,7 +43,7 @@ StatusOr<std::vector<Prediction>> PredictImages(const Classifier& model,
   }
   SEYE_ASSIGN_OR_RETURN(auto logits, model.Logits(inputs, images.size()));
   const size_t k = model.num_classes();
-  const auto probs = Softmax(logits, k);
+  const auto probs = TemperedSoftmax(logits, k, model.temperature());
   std::vector<Prediction> out;
   out.reserve(images.size());
   for (size_t i = 0; i < images.size(); ++i) {
@@ -66,6 +55,13 @@ StatusOr<std::vector<Prediction>> PredictImages(const Classifier& model,
 StatusOr<std::vector<float>> PredictDataset(const Classifier& model, const Dataset& data,
                                             size_t batch_size,
                                             const std::function<void(size_t, size_t)>& on_progress) {
+  SEYE_ASSIGN_OR_RETURN(const auto logits, DatasetLogits(model, data, batch_size, on_progress));
+  return TemperedSoftmax(logits, model.num_classes(), model.temperature());
+}
+
+StatusOr<std::vector<float>> DatasetLogits(const Classifier& model, const Dataset& data,
+                                           size_t batch_size,
+                                           const std::function<void(size_t, size_t)>& on_progress) {
   const InputSpec& spec = model.card().input;
   if (data.channels != spec.channels || data.height != spec.height || data.width != spec.width) {
     return InvalidArgumentError("data is " + std::to_string(data.channels) + "x" +
@@ -74,18 +70,17 @@ StatusOr<std::vector<float>> PredictDataset(const Classifier& model, const Datas
   }
   const size_t per = spec.values_per_image();
   const size_t k = model.num_classes();
-  std::vector<float> probs(data.size() * k);
+  std::vector<float> all(data.size() * k);
   std::vector<float> inputs;
   for (size_t start = 0; start < data.size(); start += batch_size) {
     const size_t n = std::min(batch_size, data.size() - start);
     inputs.resize(n * per);
     NormalizeRange(data, start, n, spec, inputs.data());
     SEYE_ASSIGN_OR_RETURN(auto logits, model.Logits(inputs, n));
-    const auto p = Softmax(logits, k);
-    std::copy(p.begin(), p.end(), probs.begin() + start * k);
+    std::copy(logits.begin(), logits.end(), all.begin() + start * k);
     if (on_progress) on_progress(start + n, data.size());
   }
-  return probs;
+  return all;
 }
 
 }  // namespace steadyeye

@@ -176,7 +176,9 @@ StatusOr<QualityAssessment> AssessQuality(const Image& image, const QualityBasel
     const bool high = text.info.bad != BadSide::kLow && v > l.high;
     if (!low && !high) continue;
     const Cause& cause = low ? text.low : text.high;
-    QualityFlag flag{QualityMetric(m), v, l.median != 0 ? v / l.median : 0.0, 0.0, ""};
+    QualityFlag flag{QualityMetric(m), v, l.median != 0 ? v / l.median : 0.0, 0.0, "", ""};
+    flag.reason = cause.label;
+    std::replace(flag.reason.begin(), flag.reason.end(), ' ', '_');
     flag.cause = fmt::format("{}: {} {:.3g} ({:.2f} of site baseline {:.3g}); {}", cause.label,
                              text.info.name, v, flag.ratio, l.median, cause.why);
     flag.excess = std::abs(v - (low ? l.low : l.high)) /
@@ -206,6 +208,7 @@ nlohmann::json QualityAssessment::ToJson() const {
     flag_list.push_back({{"metric", Table()[size_t(f.metric)].info.name},
                          {"value", f.value},
                          {"ratio_to_baseline", f.ratio},
+                         {"reason", f.reason},
                          {"cause", f.cause}});
   }
   out["flags"] = flag_list;

@@ -167,8 +167,10 @@ void Registration(const cv::Mat& work, const QualityBaseline& baseline, QualityV
   cv::resize(work, moving, size, 0, 0, cv::INTER_AREA);
   moving.convertTo(moving, CV_32F);
   const cv::Mat reference(size, CV_32F, const_cast<float*>(baseline.reference.data()));
-  cv::Mat window;
-  cv::createHanningWindow(window, size, CV_32F);
+  // The window depends on the size only; computing it costs as much as the correlation itself at
+  // small sizes, so each thread keeps the last one.
+  thread_local cv::Mat window;
+  if (window.size() != size) cv::createHanningWindow(window, size, CV_32F);
   const cv::Point2d shift = cv::phaseCorrelate(reference, moving, window);
   v[size_t(M::kDisplacement)] = std::hypot(shift.x, shift.y) / std::min(size.width, size.height);
   const cv::Mat undo = (cv::Mat_<double>(2, 3) << 1, 0, -shift.x, 0, 1, -shift.y);

@@ -96,5 +96,114 @@ TEST(CertifyThreshold, UncertifiableDataDecidesNothingAndBadInputIsRefused) {
   EXPECT_EQ(json["n"], 1000);
 }
 
+// Logits of an overconfident classifier: labels drawn at temperature 2, logits given at 1.
+struct SyntheticLogits {
+  std::vector<float> logits;
+  std::vector<int> labels;
+  size_t k = 4;
+};
+SyntheticLogits OverconfidentLogits(size_t n, uint64_t seed) {
+  SyntheticLogits s;
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0, 4);
+  s.logits.resize(n * s.k);
+  s.labels.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < s.k; ++j) s.logits[i * s.k + j] = float(normal(rng));
+    const auto p = TemperedSoftmax(std::span<const float>(s.logits.data() + i * s.k, s.k), s.k, 2.0);
+    std::discrete_distribution<int> draw(p.begin(), p.end());
+    s.labels[i] = draw(rng);
+  }
+  return s;
+}
+
+TEST(FitCalibration, FitsOnOneFifthCertifiesOnTheRestAndImprovesCalibration) {
+  const auto s = OverconfidentLogits(10000, 5);
+  const auto c = FitCalibration(s.logits, s.labels, s.k, 0.05, 0.05);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->n_temperature, 2000u);
+  EXPECT_EQ(c->threshold.n, 8000u);
+  EXPECT_NEAR(c->temperature, 2.0, 0.2);
+  EXPECT_LT(c->ece_after, c->ece_before / 2);
+  EXPECT_LT(c->nll_after, c->nll_before);
+  ASSERT_TRUE(c->threshold.certified);
+  EXPECT_LE(c->threshold.error_upper_bound, 0.05);
+  EXPECT_TRUE(c->DecidesAutomatically(float(c->threshold.threshold)));
+  EXPECT_FALSE(c->DecidesAutomatically(float(c->threshold.threshold) - 0.01f));
+
+  // Automatic decisions on the certifying images reproduce the certificate's own counts.
+  std::vector<float> rows;
+  std::vector<int> labels;
+  for (size_t i = 0; i < s.labels.size(); ++i) {
+    if (i % Calibration::kTemperatureEvery == 0) continue;
+    rows.insert(rows.end(), s.logits.begin() + i * s.k, s.logits.begin() + (i + 1) * s.k);
+    labels.push_back(s.labels[i]);
+  }
+  const auto d = MeasureAutomaticDecisions(TemperedSoftmax(rows, s.k, c->temperature), labels, s.k, *c);
+  EXPECT_EQ(d.decided, c->threshold.accepted);
+  EXPECT_EQ(d.errors, c->threshold.errors);
+  EXPECT_NEAR(d.coverage, c->threshold.coverage, 1e-12);
+
+  EXPECT_EQ(FitCalibration(std::span<const float>(s.logits).first(9 * s.k),
+                           std::span<const int>(s.labels).first(9), s.k, 0.05, 0.05)
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(FitCalibration(s.logits, s.labels, s.k, 1.5, 0.05).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Calibration, RoundTripsThroughJsonAndRefusesBrokenJson) {
+  const auto s = OverconfidentLogits(3000, 6);
+  auto c = FitCalibration(s.logits, s.labels, s.k, 0.05, 0.05);
+  ASSERT_TRUE(c.ok());
+  c->data = "fashion-mnist:calib";
+  const auto back = Calibration::FromJson(c->ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->ToJson(), c->ToJson());
+  auto broken = c->ToJson();
+  broken["temperature"] = -1;
+  EXPECT_EQ(Calibration::FromJson(broken).status().code(), StatusCode::kInvalidArgument);
+  broken = c->ToJson();
+  broken["threshold"].erase("alpha");
+  const auto missing = Calibration::FromJson(broken);
+  EXPECT_EQ(missing.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.status().message().find("alpha"), std::string::npos);
+  EXPECT_EQ(Calibration::FromJson(nlohmann::json{{"temperature", "warm"}}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(Calibration, UncalibratedOrUncertifiedDecidesNothing) {
+  Calibration c;
+  EXPECT_FALSE(c.DecidesAutomatically(1.0f));
+  const std::vector<float> probs = {0.9f, 0.1f, 0.2f, 0.8f};
+  const std::vector<int> labels = {0, 0};
+  const auto d = MeasureAutomaticDecisions(probs, labels, 2, c);
+  EXPECT_EQ(d.decided, 0u);
+  EXPECT_EQ(d.coverage, 0.0);
+  c.threshold.certified = true;
+  c.threshold.threshold = 0.85;
+  const auto e = MeasureAutomaticDecisions(probs, labels, 2, c);
+  EXPECT_EQ(e.decided, 1u);
+  EXPECT_EQ(e.errors, 0u);
+  EXPECT_DOUBLE_EQ(e.coverage, 0.5);
+}
+
+TEST(AuditCertificate, CountsViolationsOnCheckHalves) {
+  const auto s = OverconfidentLogits(8000, 7);
+  const auto audit = AuditCertificate(s.logits, s.labels, s.k, 0.1, 0.05, 40, 3000, 1);
+  ASSERT_TRUE(audit.ok());
+  EXPECT_EQ(audit->draws, 40);
+  EXPECT_EQ(audit->check_size, 5000u);
+  EXPECT_EQ(audit->certified, 40);
+  EXPECT_LE(audit->violations, 5);
+  EXPECT_GT(audit->mean_coverage, 0.1);
+  EXPECT_LE(audit->mean_error, 0.1);
+  EXPECT_EQ(audit->ToJson()["draws"], 40);
+  EXPECT_EQ(AuditCertificate(s.logits, s.labels, s.k, 0.1, 0.05, 0, 0, 1).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(AuditCertificate(s.logits, s.labels, s.k, 0.1, 0.05, 10, 8000, 1).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace steadyeye

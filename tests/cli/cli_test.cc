@@ -68,7 +68,7 @@ TEST_F(Cli, VersionAndHelpForEveryCommand) {
   const auto help = RunCommand(Binary() + " --help");
   EXPECT_EQ(help.exit_code, 0);
   for (const char* cmd : {"demo", "train", "eval", "predict", "export-images", "model-card",
-                          "import-torchscript", "shift", "quality", "report"}) {
+                          "import-torchscript", "shift", "quality", "report", "calibrate"}) {
     EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
     const auto sub = RunCommand(Binary() + " " + cmd + " --help");
     EXPECT_EQ(sub.exit_code, 0) << cmd;
@@ -102,6 +102,58 @@ TEST_F(Cli, TrainShowsProgressAndWritesACompleteCard) {
   const std::string precision = card["hyperparameters"]["precision"];
   EXPECT_TRUE(precision == "bf16-autocast" || precision == "fp32") << precision;
   EXPECT_FALSE(card["hyperparameters"].contains("robust"));  // --standard
+  // Training calibrates on its held-back calibration part (1/12 of 3,000 images here: too few
+  // to certify 1%, so the card says nothing is decided automatically).
+  EXPECT_NE(train_result_->out.find("calibrated on 250 held-back images"), std::string::npos) << train_result_->out;
+  const auto& calibration = card["calibration"];
+  EXPECT_GT(calibration["temperature"].get<double>(), 0.0);
+  EXPECT_EQ(calibration["n_temperature"], 50);
+  EXPECT_EQ(calibration["threshold"]["n"], 200);
+  EXPECT_EQ(calibration["threshold"]["alpha"], 0.01);
+  EXPECT_EQ(calibration["threshold"]["certified"], false);
+  EXPECT_TRUE(calibration["ece_before"].is_number() && calibration["ece_after"].is_number());
+  EXPECT_EQ(calibration["data"], "fashion-mnist:train (calibration part)");
+}
+
+TEST_F(Cli, CalibrateCertifiesAThresholdAndEvalReportsAutomaticDecisions) {
+  const auto r = RunCommand(Binary() + " calibrate --json --model " + Model() + " --out " + Path("calibrated.seye") +
+                            " --data fashion-mnist:val --alpha 0.2 --audit 20");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& t = j["calibration"]["threshold"];
+  EXPECT_EQ(t["certified"], true);
+  EXPECT_EQ(t["alpha"], 0.2);
+  EXPECT_EQ(t["n"], 2400);  // 4/5 of the 3,000 validation images; 1/5 fitted the temperature
+  EXPECT_LE(t["error_upper_bound"].get<double>(), 0.2);
+  EXPECT_EQ(j["calibration"]["data"], "fashion-mnist:val");
+  EXPECT_EQ(j["audit"]["draws"], 20);
+  EXPECT_EQ(j["audit"]["calibration_size"], 1500);
+  EXPECT_EQ(j["saved"], Path("calibrated.seye"));
+
+  const auto e = RunCommand(Binary() + " eval --json --model " + Path("calibrated.seye") +
+                            " --limit 500 --conditions jpeg");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const auto ev = nlohmann::json::parse(e.out);
+  const double coverage = ev["automatic"]["coverage"];
+  EXPECT_GT(coverage, 0.05);
+  EXPECT_LT(coverage, 1.0);
+  EXPECT_LE(ev["automatic"]["error"].get<double>(), 0.3);
+  ASSERT_EQ(ev["conditions"].size(), 5u);
+  for (const auto& c : ev["conditions"]) EXPECT_TRUE(c["automatic"]["coverage"].is_number());
+  const auto text = RunCommand(Binary() + " eval --model " + Path("calibrated.seye") + " --limit 200");
+  EXPECT_NE(text.out.find("automatic decisions (confidence >="), std::string::npos) << text.out;
+
+  // The uncalibrable case and data that must not be calibrated on.
+  const auto plain = RunCommand(Binary() + " eval --json --model " + Model() + " --limit 100");
+  EXPECT_TRUE(nlohmann::json::parse(plain.out)["automatic"].is_object());
+  for (const char* data : {"fashion-mnist:test", "fashion-mnist:train"}) {
+    const auto bad = RunCommand(Binary() + " calibrate --model " + Model() + " --data " + data);
+    EXPECT_EQ(bad.exit_code, 1) << data;
+    EXPECT_NE(bad.err.find("calibrate on images held back from training"), std::string::npos) << bad.err;
+  }
+  const auto missing = RunCommand(Binary() + " calibrate --model " + Path("nope.seye"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("nope.seye"), std::string::npos) << missing.err;
 }
 
 TEST_F(Cli, Fp32FlagTurnsMixedPrecisionOff) {

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -70,5 +71,86 @@ inline constexpr int kThresholdGridSteps = 1000;
 StatusOr<CertifiedThreshold> CertifyThreshold(std::span<const float> confidence,
                                               std::span<const uint8_t> correct, double alpha,
                                               double delta);
+// Parses CertifiedThreshold::ToJson(); InvalidArgument naming the bad field.
+StatusOr<CertifiedThreshold> CertifiedThresholdFromJson(const nlohmann::json& j);
+
+inline constexpr int kDefaultEceBins = 15;
+
+// Expected calibration error of probabilities (labels.size() x k, rows sum to 1): images binned
+// by top-1 confidence into equal-width bins; the sum over bins of (bin share) x |accuracy - mean
+// confidence|.
+double ExpectedCalibrationError(std::span<const float> probs, std::span<const int> labels, size_t k,
+                                int bins = kDefaultEceBins);
+
+inline constexpr double kDefaultAlpha = 0.01;
+inline constexpr double kDefaultDelta = 0.05;
+
+// A model's calibration: its temperature and its certified threshold, with the evidence.
+//
+// The certificate requires the confidence function to be fixed before the images that certify
+// it are seen, and the temperature is fitted on data. So the labelled images are divided, the
+// same way every time: every kTemperatureEvery-th image (in data order) fits the temperature,
+// the others certify the threshold. Both parts are stratified when the data is, as our splits
+// are.
+struct Calibration {
+  static constexpr size_t kTemperatureEvery = 5;
+  double temperature = 1.0;
+  size_t n_temperature = 0;     // images the temperature was fitted on
+  double ece_before = 0;        // on the certifying images, at temperature 1 and after
+  double ece_after = 0;
+  double nll_before = 0;
+  double nll_after = 0;
+  CertifiedThreshold threshold;  // on the certifying images, with calibrated confidences
+  std::string data;              // where the labelled images came from, e.g. "fashion-mnist:calib"
+  std::string created_at;        // ISO 8601 UTC
+
+  // Automatic decision: only with a certified threshold, and confidence at or above it.
+  bool DecidesAutomatically(float confidence) const {
+    return threshold.certified && double(confidence) >= threshold.threshold;
+  }
+  nlohmann::json ToJson() const;
+  static StatusOr<Calibration> FromJson(const nlohmann::json& j);
+};
+
+// Fits the temperature and certifies a threshold (see Calibration). `logits` is labels.size()
+// x k raw (temperature 1) logits. InvalidArgument for bad sizes, labels or alpha/delta, and for
+// fewer than 2 x kTemperatureEvery images.
+StatusOr<Calibration> FitCalibration(std::span<const float> logits, std::span<const int> labels,
+                                     size_t k, double alpha, double delta);
+
+// What a threshold does on labelled data: the share decided automatically and the error among
+// those decisions.
+struct AutomaticDecisions {
+  size_t n = 0;
+  size_t decided = 0;      // confidence >= threshold
+  size_t errors = 0;       // wrong among decided
+  double coverage = 0;     // decided / n
+  double error = 0;        // errors / decided; 0 when nothing was decided
+};
+AutomaticDecisions MeasureAutomaticDecisions(std::span<const float> probs, std::span<const int> labels,
+                                             size_t k, const Calibration& calibration);
+
+// An audit of the certificate on the caller's own data, the way the guarantee is stated:
+// `draws` random divisions of the labelled images into a calibration part of
+// `calibration_size` images (FitCalibration; 0 = half) and a check part (the rest). A violation
+// is a draw whose check part shows an error among automatic decisions above alpha. With a sound
+// certificate violations stay near or under delta x draws; the check part's own sampling noise
+// adds some (the closer the certified threshold's true error is to alpha, the more), so the count
+// is an upper estimate, and a large check part makes it sharp.
+struct CertificateAudit {
+  int draws = 0;
+  size_t calibration_size = 0;
+  size_t check_size = 0;
+  int certified = 0;          // draws in which some threshold was certified
+  int violations = 0;
+  double mean_coverage = 0;   // on the check parts, over all draws
+  double mean_error = 0;      // error among automatic decisions on the check parts, over
+                              // certified draws
+  double max_error = 0;
+  nlohmann::json ToJson() const;
+};
+StatusOr<CertificateAudit> AuditCertificate(std::span<const float> logits, std::span<const int> labels,
+                                            size_t k, double alpha, double delta, int draws,
+                                            size_t calibration_size, uint64_t seed);
 
 }  // namespace steadyeye

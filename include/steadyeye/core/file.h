@@ -15,10 +15,18 @@ namespace steadyeye {
 StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path,
                                              uint64_t max_bytes = uint64_t{1} << 34);
 
-// Writes to a temporary file beside `path`, fsyncs it, renames it over `path` and fsyncs the
-// directory: after OK, the new content survives a crash or kill -9, and a reader never sees a
-// half-written file.
-Status WriteFileAtomic(const std::filesystem::path& path, std::span<const uint8_t> bytes);
-Status WriteFileAtomic(const std::filesystem::path& path, const std::string& text);
+// What a completed write must survive.
+enum class Durability {
+  kPowerLoss,     // fsync the file and its directory (milliseconds per file)
+  kProcessCrash,  // the kernel's page cache holds it: survives kill -9, not a power cut
+};
+
+// Writes to a temporary file beside `path` and renames it over `path` (fsyncing the file and
+// the directory for kPowerLoss): after OK the new content survives what `durability` names,
+// and a reader never sees a half-written file. Thread-safe for distinct paths.
+Status WriteFileAtomic(const std::filesystem::path& path, std::span<const uint8_t> bytes,
+                       Durability durability = Durability::kPowerLoss);
+Status WriteFileAtomic(const std::filesystem::path& path, const std::string& text,
+                       Durability durability = Durability::kPowerLoss);
 
 }  // namespace steadyeye

@@ -106,10 +106,12 @@ class [[nodiscard]] StatusOr {
 #define SEYE_CONCAT(a, b) SEYE_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function if `expr` (a Status) is not OK.
-#define SEYE_RETURN_IF_ERROR(expr)                   \
-  do {                                               \
-    ::steadyeye::Status seye_status_ = (expr);       \
-    if (!seye_status_.ok()) return seye_status_;     \
+// The temporary's name carries the line, so that a lambda inside `expr` may use the macro too.
+#define SEYE_RETURN_IF_ERROR(expr) SEYE_RETURN_IF_ERROR_IMPL(SEYE_CONCAT(seye_status_, __LINE__), expr)
+#define SEYE_RETURN_IF_ERROR_IMPL(tmp, expr)  \
+  do {                                        \
+    ::steadyeye::Status tmp = (expr);         \
+    if (!tmp.ok()) return tmp;                \
   } while (0)
 
 // `lhs = value of expr` or return its error. lhs may declare a variable: `auto x`.

@@ -1,10 +1,13 @@
 // Classification metrics over predicted probabilities and true labels.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "steadyeye/calib/calibration.h"
 
 namespace steadyeye {
 
@@ -16,18 +19,18 @@ struct ClassificationMetrics {
   std::vector<double> per_class_accuracy;    // recall per true class; NaN-free (0 when absent)
   std::vector<size_t> per_class_n;
   std::vector<std::vector<size_t>> confusion;  // [true][predicted]
+  // With a calibrated model: the share decided automatically and the error among those.
+  std::optional<AutomaticDecisions> automatic;
 };
 
-inline constexpr int kDefaultEceBins = 15;
-
-// `probs` is labels.size() x k, row-major; each row sums to 1.
+// `probs` is labels.size() x k, row-major; each row sums to 1. `calibration` (the model's)
+// adds the automatic-decision figures.
 ClassificationMetrics ComputeMetrics(std::span<const float> probs, std::span<const int> labels,
-                                     size_t k, int ece_bins = kDefaultEceBins);
+                                     size_t k, const std::optional<Calibration>& calibration = std::nullopt,
+                                     int ece_bins = kDefaultEceBins);
 
-// Expected calibration error: bins by top-1 confidence, sum over bins of
-// (bin share) * |accuracy - mean confidence|.
-double ExpectedCalibrationError(std::span<const float> probs, std::span<const int> labels, size_t k,
-                                int bins = kDefaultEceBins);
+// {"coverage", "error", "decided", "errors", "n"}, or null without calibration.
+nlohmann::json AutomaticToJson(const std::optional<AutomaticDecisions>& automatic);
 
 nlohmann::json MetricsToJson(const ClassificationMetrics& m, const std::vector<std::string>& classes);
 

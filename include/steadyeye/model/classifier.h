@@ -22,6 +22,13 @@ class Classifier {
 
   const ModelCard& card() const { return card_; }
   size_t num_classes() const { return card_.class_names.size(); }
+  // The calibrated temperature (1 when not calibrated): probabilities are softmax(logits / T).
+  double temperature() const { return card_.calibration ? card_.calibration->temperature : 1.0; }
+
+  // Replaces the calibration in the card. Not thread-safe: call before sharing the model.
+  void SetCalibration(Calibration calibration) { card_.calibration = std::move(calibration); }
+  // Replaces the quality baseline in the card (JSON of quality/quality.h). Not thread-safe.
+  void SetQualityBaseline(nlohmann::json baseline) { card_.quality_baseline = std::move(baseline); }
 
   // `inputs` holds `batch` normalised images (card().input.values_per_image() floats each,
   // CHW). Returns batch x num_classes logits, row-major. InvalidArgument on a size mismatch.

@@ -2,12 +2,15 @@
 // Stored as JSON inside every bundle; printed by `steadyeye model-card`.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "steadyeye/calib/calibration.h"
 #include "steadyeye/core/status.h"
+#include "steadyeye/core/time.h"
 #include "steadyeye/image/input_spec.h"
 
 namespace steadyeye {
@@ -28,13 +31,16 @@ struct ModelCard {
   uint64_t seed = 0;
   int threads = 0;
   nlohmann::json metrics = nlohmann::json::object();  // at training time, on validation data
+  // Temperature and certified threshold (calib/calibration.h); absent until calibrated, and
+  // then confidences are plain softmax and nothing is decided automatically.
+  std::optional<Calibration> calibration;
+  // The quality gate's baseline learned from the training images (quality/quality.h JSON):
+  // the fallback for sites without their own. Null when none was recorded.
+  nlohmann::json quality_baseline;
 
   nlohmann::json ToJson() const;
   // Validates required fields, class names (non-empty, unique) and the input spec.
   static StatusOr<ModelCard> FromJson(const nlohmann::json& j);
 };
-
-// Current UTC time as "2026-11-28T21:56:04Z".
-std::string UtcNowIso8601();
 
 }  // namespace steadyeye

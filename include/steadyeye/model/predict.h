@@ -20,19 +20,22 @@ struct Prediction {
   std::vector<float> probabilities;
 };
 
-// Softmax of each row of `logits` (rows x k), numerically stable.
-std::vector<float> Softmax(std::span<const float> logits, size_t k);
-
 // Normalises images [start, start + n) of `data` (already conformed to `spec`) into `out`
 // (n * spec.values_per_image() floats, CHW per image).
 void NormalizeRange(const Dataset& data, size_t start, size_t n, const InputSpec& spec, float* out);
 
-// Conforms each image to the model's input spec, normalises, runs the model.
+// Conforms each image to the model's input spec, normalises, runs the model. Probabilities are
+// calibrated: softmax at the model's temperature.
 StatusOr<std::vector<Prediction>> PredictImages(const Classifier& model,
                                                 std::span<const Image> images, size_t top_k = 3);
 
-// Probabilities (size() x num_classes) for every image of a dataset already conformed to the
+// Raw logits (size() x num_classes) for every image of a dataset already conformed to the
 // model's input size. `on_progress(done, total)` is called after each batch.
+StatusOr<std::vector<float>> DatasetLogits(const Classifier& model, const Dataset& data,
+                                           size_t batch_size = 256,
+                                           const std::function<void(size_t, size_t)>& on_progress = {});
+
+// Calibrated probabilities (softmax of DatasetLogits at the model's temperature).
 StatusOr<std::vector<float>> PredictDataset(const Classifier& model, const Dataset& data,
                                             size_t batch_size = 256,
                                             const std::function<void(size_t, size_t)>& on_progress = {});

@@ -1,0 +1,129 @@
+#include <pthread.h>
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "common.h"
+#include "steadyeye/server/http_server.h"
+#include "steadyeye/server/predictor.h"
+#include "steadyeye/store/capture_store.h"
+
+namespace steadyeye::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string model;
+  std::string store;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int threads = 0;
+  int http_threads = 32;
+  size_t max_batch = 32;
+  int64_t max_delay_us = 1000;
+  size_t max_queue = 1024;
+  double audit_rate = 0.02;
+  uint64_t seed = 1;
+  std::string baselines;
+  size_t max_body_mb = 32;
+};
+
+int RunServe(const ServeArgs& args) {
+  // SIGTERM and SIGINT are taken by one watcher thread (below); every thread created from here
+  // on inherits the blocked mask, so no request thread is interrupted.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ConfigureCompute(args.threads);
+  auto model = Classifier::Load(args.model);
+  if (!model.ok()) return Fail(model.status());
+  auto store = OpenSqliteCaptureStore(args.store);
+  if (!store.ok()) return Fail(store.status());
+  const std::string version = (*model)->card().id;
+  const auto& calibration = (*model)->card().calibration;
+  ServerMetrics metrics(version);
+  PredictorOptions options;
+  options.batching = {.max_batch = args.max_batch, .max_delay_us = args.max_delay_us, .max_queue = args.max_queue};
+  options.audit_rate = args.audit_rate;
+  options.seed = args.seed;
+  options.limits.max_bytes = uint64_t(args.max_body_mb) << 20;
+  auto predictor = Predictor::Create(std::move(*model), **store, metrics, options);
+  if (!predictor.ok()) return Fail(predictor.status());
+
+  // Baselines: those set through the API before (kept in the store), then --baselines.
+  HttpOptions http;
+  http.host = args.host;
+  http.port = args.port;
+  http.http_threads = args.http_threads;
+  http.max_body_bytes = args.max_body_mb << 20;
+  http.baselines_dir = std::filesystem::path(args.store) / "baselines";
+  std::error_code ec;
+  std::filesystem::create_directories(http.baselines_dir, ec);
+  size_t sites = 0;
+  for (const std::string& dir : {http.baselines_dir.string(), args.baselines}) {
+    if (dir.empty()) continue;
+    auto n = (*predictor)->LoadSiteBaselines(dir);
+    if (!n.ok()) return Fail(n.status());
+    sites += *n;
+  }
+
+  HttpServer server(**predictor, **store, metrics, http);
+  if (Status st = server.Bind(); !st.ok()) return Fail(st);
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (!done) std::fprintf(stderr, "steadyeye: signal %d: finishing in-flight requests, then stopping\n", sig);
+    server.Stop();
+  });
+  const std::string mode = calibration && calibration->threshold.certified
+                               ? fmt::format("automatic decisions at confidence >= {:.3f}, error <= {} certified",
+                                             calibration->threshold.threshold, calibration->threshold.alpha)
+                               : "no certified threshold: every decision goes to review";
+  std::printf("serving model %s on http://%s:%d (store %s; %zu site baselines; %s)\n", version.c_str(),
+              args.host.c_str(), server.port(), args.store.c_str(), sites, mode.c_str());
+  std::fflush(stdout);
+  server.Run();
+  done = true;
+  pthread_kill(watcher.native_handle(), SIGTERM);  // wakes the watcher if Run ended otherwise
+  watcher.join();
+  std::printf("stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand("serve", "Serve calibrated, risk-controlled decisions over HTTP, keeping captures");
+  cmd->add_option("--model", args->model, "Model bundle (.seye)")->required();
+  cmd->add_option("--store", args->store, "Capture store folder (SQLite + images; created if missing)")->required();
+  cmd->add_option("--host", args->host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", args->port, "Port (0: any free port, printed at start)")
+      ->capture_default_str()->check(CLI::Range(0, 65535));
+  AddThreadsOption(*cmd, args->threads);
+  cmd->add_option("--http-threads", args->http_threads, "Connections served at once")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--max-batch", args->max_batch, "Most images per model call")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--max-delay-us", args->max_delay_us, "Longest wait for a batch to fill (microseconds)")
+      ->capture_default_str()->check(CLI::Range(0, 10'000'000));
+  cmd->add_option("--max-queue", args->max_queue, "Images waiting for the model before requests get 429")
+      ->capture_default_str()->check(CLI::Range(1, 1'000'000));
+  cmd->add_option("--audit-rate", args->audit_rate, "Share of automatic decisions kept for the blind audit")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--seed", args->seed, "Seed of the audit sampling")->capture_default_str();
+  cmd->add_option("--baselines", args->baselines, "Folder of <site>.json quality baselines");
+  cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body accepted (MiB)")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->callback([args, &exit_code] { exit_code = RunServe(*args); });
+}
+
+}  // namespace steadyeye::cli

@@ -1,0 +1,202 @@
+// End-to-end serving throughput and latency against model-only throughput, in one run.
+//
+//   build/bench/serve_bench MODEL.seye [--seconds S] [--clients C] [--max-batch B] [--only png|jpeg]
+//
+// For Fashion-MNIST-sized PNGs (the test split) and 640x480 JPEGs (the same items scaled up):
+//  1. model only: Classifier::Logits on ready-normalised batches of B images, images/s;
+//  2. HTTP, closed loop: C keep-alive clients post images as fast as answers come back, through
+//     the whole path (decode, quality gate, micro-batched inference, decision, capture in the
+//     SQLite store), images/s and the ratio to 1;
+//  3. HTTP, open loop at 50% of that rate: requests sent on a fixed schedule, latency measured
+//     from the scheduled send time (so a stalled server cannot hide its queue), p50 and p99.
+// The clients run in the same process, on the same cores as the server.
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "steadyeye/data/source.h"
+#include "steadyeye/image/codec.h"
+#include "steadyeye/image/input_spec.h"
+#include "steadyeye/quality/quality.h"
+#include "steadyeye/server/http_server.h"
+#include "steadyeye/server/predictor.h"
+#include "steadyeye/store/capture_store.h"
+
+namespace {
+
+using namespace steadyeye;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+double ModelOnly(const Classifier& model, const std::vector<Image>& images, size_t batch, double seconds) {
+  const InputSpec& spec = model.card().input;
+  const size_t per = spec.values_per_image();
+  std::vector<float> inputs(batch * per);
+  for (size_t i = 0; i < batch; ++i) {
+    Normalize(ConformImage(images[i % images.size()], spec).pixels, spec,
+              std::span<float>(inputs.data() + i * per, per));
+  }
+  for (int i = 0; i < 5; ++i) (void)model.Logits(inputs, batch);
+  size_t done = 0;
+  const auto start = Clock::now();
+  while (Seconds(start, Clock::now()) < seconds) {
+    (void)model.Logits(inputs, batch);
+    done += batch;
+  }
+  return double(done) / Seconds(start, Clock::now());
+}
+
+struct LoadResult {
+  double images_per_second = 0;
+  size_t ok = 0, errors = 0;
+  std::vector<double> latencies_ms;
+};
+
+// `rate` 0: closed loop. Otherwise each of `clients` sends on a fixed schedule at rate/clients.
+LoadResult Load(int port, const std::vector<std::string>& bodies, int clients, double seconds, double rate) {
+  LoadResult result;
+  std::mutex mu;
+  std::atomic<size_t> ok{0}, errors{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < clients; ++t) {
+    threads.emplace_back([&, t] {
+      httplib::Client c("127.0.0.1", port);
+      c.set_keep_alive(true);
+      c.set_tcp_nodelay(true);
+      c.set_read_timeout(30, 0);
+      std::vector<double> mine;
+      const double interval = rate > 0 ? clients / rate : 0;
+      for (size_t i = size_t(t);; i += size_t(clients)) {
+        const auto scheduled = start + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(interval * double(i / size_t(clients)) +
+                                                                         interval * t / clients));
+        if (Seconds(start, rate > 0 ? scheduled : Clock::now()) >= seconds) break;
+        if (rate > 0) std::this_thread::sleep_until(scheduled);
+        const auto sent = rate > 0 ? scheduled : Clock::now();
+        auto r = getenv("HEALTHZ") ? c.Get("/healthz") : getenv("BADSITE") ? c.Post("/v1/predict?site=..", bodies[i % bodies.size()], "application/octet-stream") : c.Post("/v1/predict?site=bench&camera=c1", bodies[i % bodies.size()], "application/octet-stream");
+        if (r && r->status == 200) {
+          ++ok;
+          mine.push_back(1000 * Seconds(sent, Clock::now()));
+        } else {
+          ++errors;
+        }
+      }
+      std::lock_guard lock(mu);
+      result.latencies_ms.insert(result.latencies_ms.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  result.ok = ok;
+  result.errors = errors;
+  result.images_per_second = double(ok) / Seconds(start, Clock::now());
+  std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
+  return result;
+}
+
+double Percentile(const std::vector<double>& sorted, double q) {
+  return sorted.empty() ? 0 : sorted[std::min(sorted.size() - 1, size_t(q * double(sorted.size())))];
+}
+
+void Run(const std::string& name, const std::filesystem::path& model_path, const std::vector<Image>& images,
+         const std::vector<std::string>& bodies, size_t max_batch, int64_t max_delay_us, int clients,
+         double seconds) {
+  auto model = Classifier::Load(model_path);
+  if (!model.ok()) {
+    std::fprintf(stderr, "%s\n", model.status().ToString().c_str());
+    std::exit(1);
+  }
+  const double model_only = ModelOnly(**model, images, max_batch, seconds);
+  const auto store_dir = std::filesystem::temp_directory_path() / ("serve-bench-" + name);
+  std::filesystem::remove_all(store_dir);
+  auto store = OpenSqliteCaptureStore(store_dir);
+  ServerMetrics metrics((*model)->card().id);
+  PredictorOptions options;
+  options.batching.max_batch = max_batch;
+  options.batching.max_delay_us = max_delay_us;
+  auto predictor = Predictor::Create(std::move(*model), **store, metrics, options);
+  // The site's own quality baseline, from its own images (as a deployment would learn it).
+  auto baseline = BuildBaseline(images);
+  if (!baseline.ok() || !(*predictor)->SetSiteBaseline("bench", std::move(*baseline)).ok()) std::exit(1);
+  HttpOptions http;
+  http.port = 0;
+  http.http_threads = clients + 8;
+  HttpServer server(**predictor, **store, metrics, http);
+  if (!server.Bind().ok()) std::exit(1);
+  std::thread serving([&] { server.Run(); });
+  const LoadResult warm = Load(server.port(), bodies, clients, 1.0, 0);
+  const LoadResult closed = Load(server.port(), bodies, clients, seconds, 0);
+  const LoadResult open = Load(server.port(), bodies, clients, seconds, 0.5 * closed.images_per_second);
+  server.Stop();
+  serving.join();
+  const auto stats = (*store)->Stats();
+  std::printf("%-14s model-only %8.0f img/s (batch %zu) | HTTP %7.0f img/s = %5.1f%% of model-only (%zu clients, "
+              "%zu errors) | at %.0f img/s (50%%): p50 %.2f ms, p99 %.2f ms (%zu requests) | %lld of %zu kept\n",
+              name.c_str(), model_only, max_batch, closed.images_per_second,
+              100 * closed.images_per_second / model_only, size_t(clients), closed.errors + open.errors,
+              0.5 * closed.images_per_second, Percentile(open.latencies_ms, 0.5), Percentile(open.latencies_ms, 0.99),
+              open.latencies_ms.size(), stats.ok() ? static_cast<long long>(stats->captures) : -1LL,
+              warm.ok + closed.ok + open.ok);
+  std::filesystem::remove_all(store_dir);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: serve_bench MODEL.seye [--seconds S] [--clients C] [--max-batch B]\n");
+    return 2;
+  }
+  double seconds = 5;
+  int clients = 32;
+  size_t max_batch = 32;
+  std::string only;
+  int threads = 0;
+  int64_t max_delay_us = PredictorOptions{}.batching.max_delay_us;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--max-delay-us")) max_delay_us = std::atoll(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--clients")) clients = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--max-batch")) max_batch = size_t(std::atoi(argv[i + 1]));
+  }
+  ConfigureCompute(threads);
+  DataRef ref;
+  ref.split = Split::kTest;
+  LoadOptions load;
+  load.limit = 1000;
+  auto data = LoadDataset(ref, load);
+  if (!data.ok()) {
+    std::fprintf(stderr, "%s\n", data.status().ToString().c_str());
+    return 1;
+  }
+  std::vector<Image> small, large;
+  std::vector<std::string> png, jpeg;
+  for (size_t i = 0; i < data->size(); ++i) {
+    small.push_back(data->image(i));
+    const auto p = EncodePng(small.back());
+    png.emplace_back(p->begin(), p->end());
+    if (i < 200) {
+      Image big(640, 480, 1);
+      for (int y = 0; y < 480; ++y)
+        for (int x = 0; x < 640; ++x) big.at(x, y) = small.back().at(x * 28 / 640, y * 28 / 480);
+      large.push_back(big);
+      const auto j = EncodeJpeg(big, 90);
+      jpeg.emplace_back(j->begin(), j->end());
+    }
+  }
+  std::printf("serve_bench: %u hardware threads, %.0f s per measurement\n", std::thread::hardware_concurrency(),
+              seconds);
+  if (only != "jpeg") Run("28x28 PNG", argv[1], small, png, max_batch, max_delay_us, clients, seconds);
+  if (only != "png") Run("640x480 JPEG", argv[1], large, jpeg, max_batch, max_delay_us, clients, seconds);
+  return 0;
+}
