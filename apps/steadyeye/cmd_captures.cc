@@ -1,7 +1,9 @@
+#include <map>
 #include <memory>
 
 #include "common.h"
 #include "steadyeye/core/file.h"
+#include "steadyeye/core/time.h"
 #include "steadyeye/data/dataset.h"
 #include "steadyeye/store/capture_store.h"
 
@@ -51,6 +53,26 @@ int RunExport(const ExportArgs& args) {
   return 0;
 }
 
+struct PruneArgs {
+  std::string store;
+  double max_age_days = 0;
+  double max_mb = 0;
+};
+
+int RunPrune(const PruneArgs& args) {
+  if (args.max_age_days <= 0 && args.max_mb <= 0) {
+    return Fail(InvalidArgumentError("say what to keep: --max-age-days and/or --max-mb"));
+  }
+  auto store = OpenSqliteCaptureStore(args.store);
+  if (!store.ok()) return Fail(store.status());
+  auto report = (*store)->ApplyRetention(RetentionFromLimits(args.max_age_days, args.max_mb), UnixMillisNow());
+  if (!report.ok()) return Fail(report.status());
+  std::printf("removed %lld captures and %lld images (%.1f MB); reviewed captures are always kept\n",
+              static_cast<long long>(report->captures_removed), static_cast<long long>(report->images_removed),
+              double(report->bytes_freed) / 1e6);
+  return 0;
+}
+
 struct LabelArgs {
   std::string store;
   int64_t id = 0;
@@ -79,6 +101,15 @@ void AddCapturesCommand(CLI::App& app, int& exit_code) {
   exp->add_flag("--reviewed", e->reviewed, "Export captures with a person's label (required)");
   exp->add_option("--site", e->site, "Only this site");
   exp->callback([e, &exit_code] { exit_code = RunExport(*e); });
+
+  auto p = std::make_shared<PruneArgs>();
+  auto* prune = cmd->add_subcommand(
+      "prune", "Apply retention now: remove captures older than an age, then the oldest until under a size "
+               "(review and quality captures before audit ones; reviewed captures are kept)");
+  prune->add_option("--store", p->store, "Capture store folder")->required();
+  prune->add_option("--max-age-days", p->max_age_days, "Remove captures taken longer ago than this");
+  prune->add_option("--max-mb", p->max_mb, "Keep the stored images under this many megabytes");
+  prune->callback([p, &exit_code] { exit_code = RunPrune(*p); });
 
   auto l = std::make_shared<LabelArgs>();
   auto* lab = cmd->add_subcommand("label", "Record a person's label for a capture");

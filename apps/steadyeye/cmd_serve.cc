@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 
 #include "common.h"
+#include "steadyeye/core/time.h"
 #include "steadyeye/server/http_server.h"
 #include "steadyeye/server/predictor.h"
 #include "steadyeye/store/capture_store.h"
@@ -21,16 +23,37 @@ struct ServeArgs {
   std::string store;
   std::string host = "127.0.0.1";
   int port = 8080;
-  int threads = 0;
+  // One compute thread for the model: requests (decoding, the quality gate, HTTP) keep the other
+  // cores busy, and an OpenMP team whose threads get descheduled stalls at every barrier. On 2
+  // cores this doubled end-to-end throughput's share of model-only and halved p99 latency
+  // (docs/BENCHMARKS.md, serve_bench --threads 1 vs 2).
+  int threads = 1;
   int http_threads = 32;
   size_t max_batch = 32;
-  int64_t max_delay_us = 1000;
+  int64_t max_delay_us = PredictorOptions{}.batching.max_delay_us;
   size_t max_queue = 1024;
   double audit_rate = 0.02;
   uint64_t seed = 1;
   std::string baselines;
   size_t max_body_mb = 32;
+  double retain_days = 0;
+  double retain_mb = 0;
 };
+
+// Applies the retention limits now and then every minute until `stop`.
+void RetentionLoop(CaptureStore& store, const RetentionPolicy& policy, std::atomic<bool>& stop) {
+  pthread_setname_np(pthread_self(), "seye-retention");
+  while (!stop) {
+    auto report = store.ApplyRetention(policy, UnixMillisNow());
+    if (!report.ok()) {
+      std::fprintf(stderr, "steadyeye: retention: %s\n", report.status().message().c_str());
+    } else if (report->captures_removed > 0) {
+      std::fprintf(stderr, "retention removed %lld captures (%.1f MB)\n",
+                   static_cast<long long>(report->captures_removed), double(report->bytes_freed) / 1e6);
+    }
+    for (int i = 0; i < 600 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
 
 int RunServe(const ServeArgs& args) {
   // SIGTERM and SIGINT are taken by one watcher thread (below); every thread created from here
@@ -77,6 +100,11 @@ int RunServe(const ServeArgs& args) {
   HttpServer server(**predictor, **store, metrics, http);
   if (Status st = server.Bind(); !st.ok()) return Fail(st);
   std::atomic<bool> done{false};
+  std::thread retention;
+  if (args.retain_days > 0 || args.retain_mb > 0) {
+    retention = std::thread(RetentionLoop, std::ref(**store), RetentionFromLimits(args.retain_days, args.retain_mb),
+                            std::ref(done));
+  }
   std::thread watcher([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -94,6 +122,7 @@ int RunServe(const ServeArgs& args) {
   done = true;
   pthread_kill(watcher.native_handle(), SIGTERM);  // wakes the watcher if Run ended otherwise
   watcher.join();
+  if (retention.joinable()) retention.join();
   std::printf("stopped\n");
   return 0;
 }
@@ -108,12 +137,15 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--host", args->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", args->port, "Port (0: any free port, printed at start)")
       ->capture_default_str()->check(CLI::Range(0, 65535));
-  AddThreadsOption(*cmd, args->threads);
+  cmd->add_option("--threads", args->threads, "Compute threads of the model (0 = all cores)")
+      ->capture_default_str()->check(CLI::Range(0, 1024));
   cmd->add_option("--http-threads", args->http_threads, "Connections served at once")
       ->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--max-batch", args->max_batch, "Most images per model call")
       ->capture_default_str()->check(CLI::Range(1, 4096));
-  cmd->add_option("--max-delay-us", args->max_delay_us, "Longest wait for a batch to fill (microseconds)")
+  cmd->add_option("--max-delay-us", args->max_delay_us,
+                  "Longest wait for a batch to fill, in microseconds (0: run as soon as the model is free; "
+                  "requests arriving meanwhile form the next batch)")
       ->capture_default_str()->check(CLI::Range(0, 10'000'000));
   cmd->add_option("--max-queue", args->max_queue, "Images waiting for the model before requests get 429")
       ->capture_default_str()->check(CLI::Range(1, 1'000'000));
@@ -121,6 +153,10 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", args->seed, "Seed of the audit sampling")->capture_default_str();
   cmd->add_option("--baselines", args->baselines, "Folder of <site>.json quality baselines");
+  cmd->add_option("--retain-days", args->retain_days, "Retention: remove captures older than this (checked every minute)");
+  cmd->add_option("--retain-mb", args->retain_mb,
+                  "Retention: keep stored images under this many megabytes, oldest review/quality captures "
+                  "first, audit captures last; reviewed captures are kept");
   cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body accepted (MiB)")
       ->capture_default_str()->check(CLI::Range(1, 1024));
   cmd->callback([args, &exit_code] { exit_code = RunServe(*args); });

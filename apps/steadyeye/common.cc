@@ -62,6 +62,13 @@ StatusOr<Dataset> LoadForModel(const DataRef& ref, const Classifier& model, size
   return LoadWithProgress(ref, std::move(options));
 }
 
+RetentionPolicy RetentionFromLimits(double max_age_days, double max_mb) {
+  RetentionPolicy policy;
+  if (max_age_days > 0) policy.max_age_ms = int64_t(max_age_days * 86400e3);
+  if (max_mb > 0) policy.max_image_bytes = int64_t(max_mb * 1e6);
+  return policy;
+}
+
 void AddRiskOptions(CLI::App& cmd, double& alpha, double& delta) {
   cmd.add_option("--alpha", alpha, "Target error rate among automatic decisions")
       ->capture_default_str()->check(CLI::Range(1e-6, 0.5));

@@ -13,6 +13,7 @@
 #include "steadyeye/eval/robustness.h"
 #include "steadyeye/model/classifier.h"
 #include "steadyeye/model/train.h"
+#include "steadyeye/store/capture_store.h"
 
 namespace steadyeye::cli {
 
@@ -76,6 +77,9 @@ void AddReportCommand(CLI::App& app, int& exit_code);
 void AddCalibrateCommand(CLI::App& app, int& exit_code);
 void AddServeCommand(CLI::App& app, int& exit_code);
 void AddCapturesCommand(CLI::App& app, int& exit_code);
+
+// A retention policy from --max-age-days / --max-mb style limits (0 = no limit).
+RetentionPolicy RetentionFromLimits(double max_age_days, double max_mb);
 
 // Adds --alpha and --delta (the certified threshold's target error and allowed failure rate).
 void AddRiskOptions(CLI::App& cmd, double& alpha, double& delta);

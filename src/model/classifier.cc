@@ -13,6 +13,7 @@ StatusOr<std::vector<float>> Classifier::Logits(std::span<const float> inputs, s
                                 std::to_string(inputs.size()));
   }
   if (batch == 0) return std::vector<float>{};
+  ApplyComputeThreadsToThisThread();
   return Run(inputs, batch);
 }
 

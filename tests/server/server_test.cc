@@ -388,6 +388,17 @@ TEST_F(Server, ReviewedCapturesExportAsATrainingFolder) {
   // The export is an image folder steadyeye reads as training data.
   const auto e = RunCommand(Binary() + " eval --model " + Path("m.seye") + " --data " + Path("export") + " --json");
   EXPECT_EQ(e.exit_code, 0) << e.err;
+
+  // Retention: a tiny size limit removes every capture but the two reviewed ones.
+  EXPECT_EQ(RunCommand(Binary() + " captures prune --store " + store).exit_code, 1);
+  const auto pruned = RunCommand(Binary() + " captures prune --store " + store + " --max-mb 0.000001");
+  ASSERT_EQ(pruned.exit_code, 0) << pruned.err;
+  EXPECT_NE(pruned.out.find("removed 1 captures"), std::string::npos) << pruned.out;
+  auto again = Start("store-export");
+  ASSERT_TRUE(again->started());
+  const auto left = json::parse(again->Client().Get("/v1/captures")->body)["captures"];
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0]["review"]["label"], "Sneaker");
 }
 
 }  // namespace

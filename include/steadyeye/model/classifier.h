@@ -62,5 +62,8 @@ StatusOr<std::unique_ptr<Classifier>> ImportTorchScript(const std::filesystem::p
 // tunes the allocator for LibTorch's allocation pattern. Idempotent; call before heavy work.
 void ConfigureCompute(int threads);
 int ComputeThreads();
+// Applies the configured thread count to the calling thread (OpenMP keeps it per thread);
+// Logits() calls it, so models run with the configured count from any thread.
+void ApplyComputeThreadsToThisThread();
 
 }  // namespace steadyeye

@@ -37,8 +37,10 @@
 namespace steadyeye {
 
 struct PredictorOptions {
-  // Dynamic micro-batching of model calls across concurrent requests.
-  MicroBatchOptions batching{.max_batch = 32, .max_delay_us = 1000, .max_queue = 1024};
+  // Dynamic micro-batching of model calls across concurrent requests. No added delay by default:
+  // the model runs as soon as it is free, and requests arriving meanwhile form the next batch, so
+  // batches grow with load. A 1 ms delay doubled p50 latency at half load for no throughput gain.
+  MicroBatchOptions batching{.max_batch = 32, .max_delay_us = 0, .max_queue = 1024};
   double audit_rate = 0.02;  // share of automatic decisions kept for the blind audit
   uint64_t seed = 1;         // of the audit sampling
   DecodeLimits limits{.max_bytes = 32ull << 20, .max_pixels = 40'000'000, .max_side = 20'000};
