@@ -45,7 +45,8 @@ const std::vector<RouteSpec>& RouteSpecs() {
        "(auto or review) with reasons, quality, and the capture id when it was kept",
        kSiteCamera, "application/octet-stream"},
       {"predict_batch", "post", "/v1/predict/batch", "/v1/predict/batch",
-       "Classify several images sent as multipart/form-data parts; one result or error per part, in order",
+       "Classify several images sent as multipart/form-data parts; one result or error per part, each naming "
+       "its part (file name, else field name), ordered by field name",
        kSiteCamera, "multipart/form-data"},
       {"captures_list", "get", "/v1/captures", "/v1/captures",
        "Captures in increasing id order, filtered; page with after=<last id>",

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "steadyeye/core/file.h"
+#include "fixture.h"
 #include "test_util.h"
 
 namespace steadyeye {
@@ -41,12 +42,19 @@ StatusOr<std::string> ReadFileText(const std::string& path) {
 class Cli : public ::testing::Test {
  protected:
   // One small model, trained once through the CLI, shared by the tests below.
+  // The small model of the shared fixture (tests/fixtures/make_fixture.sh: trained once per test
+  // run through this same CLI), copied, with the output of its training.
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    const auto r = RunCommand(Binary() + " train --data fashion-mnist --out " + Model() +
-                       " --epochs 3 --limit 3000 --batch-size 64 --lr 0.1 --widths 8,16,32 --depths 1,1,1 --threads 1 --seed 4"
-                       " --standard");
-    train_result_ = new testing::CommandResult(r);
+    train_result_ = new testing::CommandResult;
+    std::string error;
+    const std::string fixture = testing::SharedFixture(error);
+    train_result_->exit_code = error.empty() ? 0 : 1;
+    train_result_->err = error;
+    if (!error.empty()) return;
+    std::filesystem::copy_file(fixture + "/tiny.seye", Model());
+    train_result_->out = *ReadFileText(fixture + "/train.out");
+    train_result_->err = *ReadFileText(fixture + "/train.err");
   }
   static void TearDownTestSuite() {
     delete train_result_;

@@ -16,17 +16,17 @@
 namespace steadyeye {
 namespace {
 
-// A narrow network trained for 3 epochs on 8,000 training-part images. Held back: every other
-// image of the train split (the other 44,000 of the training part, plus the validation and
-// calibration parts), 52,000 images the model never learned from (validation only picked the
-// epoch).
+// A narrow network trained for 2 epochs on 4,000 training-part images of a 24,000-image slice of
+// the train split. Held back: every other image of the slice (the rest of its training part,
+// plus its validation and calibration parts), about 20,000 images the model never learned from
+// (validation only picked the epoch). Sizes keep the sanitizer build's run near a minute.
 class RealCalibration : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto all = testing::LoadFashionMnist(Split::kTrain, 0);
+    auto all = testing::LoadFashionMnist(Split::kTrain, 24000);
     ASSERT_TRUE(all.ok());
     const TrainingSplits s = SplitForTraining(*all);
-    std::vector<size_t> first(8000);
+    std::vector<size_t> first(4000);
     for (size_t i = 0; i < first.size(); ++i) first[i] = i;
     const Dataset train = s.train.Subset(first);
     std::vector<size_t> rest(s.train.size() - first.size());
@@ -39,7 +39,7 @@ class RealCalibration : public ::testing::Test {
     }
     TrainOptions o;
     o.robust = false;
-    o.epochs = 3;
+    o.epochs = 2;
     o.widths = {8, 16, 32};
     o.depths = {1, 1, 1};
     o.batch_size = 64;
@@ -58,26 +58,24 @@ class RealCalibration : public ::testing::Test {
 Classifier* RealCalibration::model_ = nullptr;
 Dataset* RealCalibration::held_back_ = nullptr;
 
-// Over 100 random draws of 5,000 calibration images from the held-back images, the error among
-// automatic decisions on all the others (47,000: large, so that their own noise hardly adds
-// violations) exceeds alpha in at most about delta of them. alpha = 5% because this small model
+// Over 100 random draws of 4,000 calibration images from the held-back images, the error among
+// automatic decisions on all the others (about 16,000: large, so that their own noise adds few
+// violations) exceeds alpha in at most about delta of them. alpha = 10% because this small model
 // cannot certify 1%; docs/BENCHMARKS.md has the audit at 1% for the default model
-// (steadyeye calibrate --audit 100).
-TEST_F(RealCalibration, CertificateHoldsOverOneHundredRandomSplits) {
+// (steadyeye calibrate --audit 100). Then the calibration is stored in a bundle and used.
+// One test, so that the sanitizer build trains the model once.
+TEST_F(RealCalibration, CertificateHoldsOverOneHundredRandomSplitsAndIsStoredInTheBundle) {
   ASSERT_NE(model_, nullptr);
   const auto logits = DatasetLogits(*model_, *held_back_);
   ASSERT_TRUE(logits.ok());
-  const auto audit = AuditCertificate(*logits, held_back_->labels, model_->num_classes(), 0.05, 0.05, 100, 5000, 1);
+  const auto audit = AuditCertificate(*logits, held_back_->labels, model_->num_classes(), 0.10, 0.05, 100, 4000, 1);
   ASSERT_TRUE(audit.ok());
   std::printf("audit: %s\n", audit->ToJson().dump().c_str());
   EXPECT_GE(audit->certified, 95);
   EXPECT_LE(audit->violations, 8);  // delta x 100 = 5, plus binomial noise in the count
-  EXPECT_LE(audit->mean_error, 0.05);
-  EXPECT_GT(audit->mean_coverage, 0.3);
-}
+  EXPECT_LE(audit->mean_error, 0.10);
+  EXPECT_GT(audit->mean_coverage, 0.2);
 
-TEST_F(RealCalibration, CalibrationIsStoredInTheBundleAndUsedForProbabilities) {
-  ASSERT_NE(model_, nullptr);
   testing::TempDir dir;
   const auto copy_path = dir / "m.seye";
   ASSERT_TRUE(model_->Save(copy_path).ok());
@@ -86,7 +84,7 @@ TEST_F(RealCalibration, CalibrationIsStoredInTheBundleAndUsedForProbabilities) {
   const auto raw = PredictDataset(**model, *held_back_);
   ASSERT_TRUE(raw.ok());
   CalibrateOptions options;
-  options.alpha = 0.05;
+  options.alpha = 0.10;
   options.data_source = "fashion-mnist:held-back";
   const auto c = CalibrateClassifier(**model, *held_back_, options);
   ASSERT_TRUE(c.ok()) << c.status().ToString();

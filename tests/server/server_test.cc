@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "fixture.h"
 #include "server_process.h"
 #include "steadyeye/core/file.h"
 #include "steadyeye/store/capture_store.h"
@@ -28,24 +29,18 @@ std::string ReadText(const std::string& path) {
 
 class Server : public ::testing::Test {
  protected:
-  // A small model, trained and calibrated through the CLI (alpha 0.2: this model is too weak to
-  // certify 1%, and the tests need both automatic and review decisions), and test images.
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
     setup_ = new std::string;
-    auto run = [](const std::string& cmd) {
-      const auto r = RunCommand(Binary() + " " + cmd);
-      if (r.exit_code != 0) *setup_ += cmd + ": " + r.err + "\n";
-    };
-    run("train --data fashion-mnist --out " + Path("m.seye") +
-        " --epochs 3 --limit 3000 --batch-size 64 --lr 0.1 --widths 8,16,32 --depths 1,1,1 --threads 1 --seed 4 --standard");
-    run("calibrate --model " + Path("m.seye") + " --data fashion-mnist:val --alpha 0.2");
-    run("export-images --data fashion-mnist:test --limit 60 --out " + Path("images"));
+    const std::string fixture = testing::SharedFixture(*setup_);
+    std::filesystem::copy(fixture, dir_->path(), std::filesystem::copy_options::recursive |
+                                                     std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(Path("calibrated.seye"), Path("m.seye"));
     for (const auto& e : std::filesystem::recursive_directory_iterator(Path("images"))) {
       if (e.is_regular_file()) images_.push_back(e.path().string());
     }
     std::sort(images_.begin(), images_.end());
-    run("shift --condition underexposure --severity 5 " + images_[0] + " " + Path("dark.png"));
+    if (images_.size() != 60) *setup_ += "the fixture has " + std::to_string(images_.size()) + " images";
   }
   static void TearDownTestSuite() {
     delete dir_;
