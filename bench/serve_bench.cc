@@ -1,6 +1,7 @@
 // End-to-end serving throughput and latency against model-only throughput, in one run.
 //
-//   build/bench/serve_bench MODEL.seye [--seconds S] [--clients C] [--max-batch B] [--max-delay-us D]
+//   build/bench/serve_bench MODEL.seye [--seconds S] [--clients C] [--max-batch B] [--max-delay-us
+//   D]
 //                          [--threads T] [--only png|jpeg]
 //
 // For Fashion-MNIST-sized PNGs (the test split) and 640x480 JPEGs (the same items scaled up):
@@ -37,9 +38,12 @@ using Clock = std::chrono::steady_clock;
 
 int g_server_threads = 1;  // compute threads of the server's model thread (--threads)
 
-double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
-double ModelOnly(const Classifier& model, const std::vector<Image>& images, size_t batch, double seconds) {
+double ModelOnly(const Classifier& model, const std::vector<Image>& images, size_t batch,
+                 double seconds) {
   const InputSpec& spec = model.card().input;
   const size_t per = spec.values_per_image();
   std::vector<float> inputs(batch * per);
@@ -64,7 +68,8 @@ struct LoadResult {
 };
 
 // `rate` 0: closed loop. Otherwise each of `clients` sends on a fixed schedule at rate/clients.
-LoadResult Load(int port, const std::vector<std::string>& bodies, int clients, double seconds, double rate) {
+LoadResult Load(int port, const std::vector<std::string>& bodies, int clients, double seconds,
+                double rate) {
   LoadResult result;
   std::mutex mu;
   std::atomic<size_t> ok{0}, errors{0};
@@ -79,13 +84,14 @@ LoadResult Load(int port, const std::vector<std::string>& bodies, int clients, d
       std::vector<double> mine;
       const double interval = rate > 0 ? clients / rate : 0;
       for (size_t i = size_t(t);; i += size_t(clients)) {
-        const auto scheduled = start + std::chrono::duration_cast<Clock::duration>(
-                                           std::chrono::duration<double>(interval * double(i / size_t(clients)) +
-                                                                         interval * t / clients));
+        const auto scheduled =
+            start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                        interval * double(i / size_t(clients)) + interval * t / clients));
         if (Seconds(start, rate > 0 ? scheduled : Clock::now()) >= seconds) break;
         if (rate > 0) std::this_thread::sleep_until(scheduled);
         const auto sent = rate > 0 ? scheduled : Clock::now();
-        auto r = c.Post("/v1/predict?site=bench&camera=c1", bodies[i % bodies.size()], "application/octet-stream");
+        auto r = c.Post("/v1/predict?site=bench&camera=c1", bodies[i % bodies.size()],
+                        "application/octet-stream");
         if (r && r->status == 200) {
           ++ok;
           mine.push_back(1000 * Seconds(sent, Clock::now()));
@@ -106,12 +112,13 @@ LoadResult Load(int port, const std::vector<std::string>& bodies, int clients, d
 }
 
 double Percentile(const std::vector<double>& sorted, double q) {
-  return sorted.empty() ? 0 : sorted[std::min(sorted.size() - 1, size_t(q * double(sorted.size())))];
+  return sorted.empty() ? 0
+                        : sorted[std::min(sorted.size() - 1, size_t(q * double(sorted.size())))];
 }
 
-void Run(const std::string& name, const std::filesystem::path& model_path, const std::vector<Image>& images,
-         const std::vector<std::string>& bodies, size_t max_batch, int64_t max_delay_us, int clients,
-         double seconds) {
+void Run(const std::string& name, const std::filesystem::path& model_path,
+         const std::vector<Image>& images, const std::vector<std::string>& bodies, size_t max_batch,
+         int64_t max_delay_us, int clients, double seconds) {
   auto model = Classifier::Load(model_path);
   if (!model.ok()) {
     std::fprintf(stderr, "%s\n", model.status().ToString().c_str());
@@ -131,7 +138,8 @@ void Run(const std::string& name, const std::filesystem::path& model_path, const
   auto predictor = Predictor::Create(std::move(*model), **store, metrics, options);
   // The site's own quality baseline, from its own images (as a deployment would learn it).
   auto baseline = BuildBaseline(images);
-  if (!baseline.ok() || !(*predictor)->SetSiteBaseline("bench", std::move(*baseline)).ok()) std::exit(1);
+  if (!baseline.ok() || !(*predictor)->SetSiteBaseline("bench", std::move(*baseline)).ok())
+    std::exit(1);
   HttpOptions http;
   http.port = 0;
   http.http_threads = clients + 8;
@@ -140,17 +148,21 @@ void Run(const std::string& name, const std::filesystem::path& model_path, const
   std::thread serving([&] { server.Run(); });
   const LoadResult warm = Load(server.port(), bodies, clients, 1.0, 0);
   const LoadResult closed = Load(server.port(), bodies, clients, seconds, 0);
-  const LoadResult open = Load(server.port(), bodies, clients, seconds, 0.5 * closed.images_per_second);
+  const LoadResult open =
+      Load(server.port(), bodies, clients, seconds, 0.5 * closed.images_per_second);
   server.Stop();
   serving.join();
   const auto stats = (*store)->Stats();
-  std::printf("%-14s model-only %8.0f img/s (batch %zu) | HTTP %7.0f img/s = %5.1f%% of model-only (%zu clients, "
-              "%zu errors) | at %.0f img/s (50%%): p50 %.2f ms, p99 %.2f ms (%zu requests) | %lld of %zu kept\n",
-              name.c_str(), model_only, max_batch, closed.images_per_second,
-              100 * closed.images_per_second / model_only, size_t(clients), closed.errors + open.errors,
-              0.5 * closed.images_per_second, Percentile(open.latencies_ms, 0.5), Percentile(open.latencies_ms, 0.99),
-              open.latencies_ms.size(), stats.ok() ? static_cast<long long>(stats->captures) : -1LL,
-              warm.ok + closed.ok + open.ok);
+  std::printf(
+      "%-14s model-only %8.0f img/s (batch %zu) | HTTP %7.0f img/s = %5.1f%% of model-only (%zu "
+      "clients, "
+      "%zu errors) | at %.0f img/s (50%%): p50 %.2f ms, p99 %.2f ms (%zu requests) | %lld of %zu "
+      "kept\n",
+      name.c_str(), model_only, max_batch, closed.images_per_second,
+      100 * closed.images_per_second / model_only, size_t(clients), closed.errors + open.errors,
+      0.5 * closed.images_per_second, Percentile(open.latencies_ms, 0.5),
+      Percentile(open.latencies_ms, 0.99), open.latencies_ms.size(),
+      stats.ok() ? static_cast<long long>(stats->captures) : -1LL, warm.ok + closed.ok + open.ok);
   std::filesystem::remove_all(store_dir);
 }
 
@@ -158,7 +170,8 @@ void Run(const std::string& name, const std::filesystem::path& model_path, const
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: serve_bench MODEL.seye [--seconds S] [--clients C] [--max-batch B]\n");
+    std::fprintf(stderr,
+                 "usage: serve_bench MODEL.seye [--seconds S] [--clients C] [--max-batch B]\n");
     return 2;
   }
   double seconds = 5;
@@ -200,9 +213,11 @@ int main(int argc, char** argv) {
       jpeg.emplace_back(j->begin(), j->end());
     }
   }
-  std::printf("serve_bench: %u hardware threads, %.0f s per measurement\n", std::thread::hardware_concurrency(),
-              seconds);
-  if (only != "jpeg") Run("28x28 PNG", argv[1], small, png, max_batch, max_delay_us, clients, seconds);
-  if (only != "png") Run("640x480 JPEG", argv[1], large, jpeg, max_batch, max_delay_us, clients, seconds);
+  std::printf("serve_bench: %u hardware threads, %.0f s per measurement\n",
+              std::thread::hardware_concurrency(), seconds);
+  if (only != "jpeg")
+    Run("28x28 PNG", argv[1], small, png, max_batch, max_delay_us, clients, seconds);
+  if (only != "png")
+    Run("640x480 JPEG", argv[1], large, jpeg, max_batch, max_delay_us, clients, seconds);
   return 0;
 }

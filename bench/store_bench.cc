@@ -33,9 +33,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   nlohmann::json quality = {{"verdict", "pass"}, {"metrics", nlohmann::json::object()}};
-  for (const char* m : {"sharpness", "fine_detail", "brightness", "peak", "floor", "contrast", "midtone", "clipped",
-                        "glare", "uneven_light", "noise", "blockiness", "flat_area", "spread", "displacement",
-                        "alignment"}) {
+  for (const char* m : {"sharpness", "fine_detail", "brightness", "peak", "floor", "contrast",
+                        "midtone", "clipped", "glare", "uneven_light", "noise", "blockiness",
+                        "flat_area", "spread", "displacement", "alignment"}) {
     quality["metrics"][m] = 123.456789;
   }
   std::mt19937_64 rng(1);
@@ -73,14 +73,16 @@ int main(int argc, char** argv) {
     done += batch;
     if (done % window < batch) {
       const auto now = std::chrono::steady_clock::now();
-      const double rate = double(window) / std::chrono::duration<double>(now - window_start).count();
+      const double rate =
+          double(window) / std::chrono::duration<double>(now - window_start).count();
       window_start = now;
       rates.push_back(rate);
       std::printf("%12zu %12.0f\n", done, rate);
       std::fflush(stdout);
     }
   }
-  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  const double total =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   // Windows are noisy on a shared machine: compare the mean of the first and the last fifth.
   const size_t fifth = std::max<size_t>(1, rates.size() / 5);
   double head = 0, tail = 0;
@@ -88,8 +90,9 @@ int main(int argc, char** argv) {
     head += rates[i] / double(fifth);
     tail += rates[rates.size() - 1 - i] / double(fifth);
   }
-  std::printf("overall %.0f captures/s; first fifth %.0f/s, last fifth %.0f/s, last / first = %.3f\n",
-              double(rows) / total, head, tail, head > 0 ? tail / head : 0.0);
+  std::printf(
+      "overall %.0f captures/s; first fifth %.0f/s, last fifth %.0f/s, last / first = %.3f\n",
+      double(rows) / total, head, tail, head > 0 ? tail / head : 0.0);
   std::filesystem::remove_all(dir, ec);
   return 0;
 }

@@ -43,15 +43,19 @@ int RunCalibrate(const CalibrateArgs& args) {
   if (args.audit > 0) {
     auto logits = DatasetLogits(**model, *data);
     if (!logits.ok()) return Fail(logits.status());
-    auto audit = AuditCertificate(*logits, data->labels, (*model)->num_classes(), args.alpha, args.delta,
-                                  args.audit, args.audit_size, args.audit_seed);
+    auto audit = AuditCertificate(*logits, data->labels, (*model)->num_classes(), args.alpha,
+                                  args.delta, args.audit, args.audit_size, args.audit_seed);
     if (!audit.ok()) return Fail(audit.status());
     out["audit"] = audit->ToJson();
     if (!args.json) {
-      std::printf("audit over %d random divisions (calibrate on %zu images, check on %zu): certified in %d, "
-                  "error above %.4g in %d (allowed about %.0f), mean coverage %.4f, mean error %.4f, max %.4f\n",
-                  audit->draws, audit->calibration_size, audit->check_size, audit->certified, args.alpha, audit->violations, args.delta * audit->draws,
-                  audit->mean_coverage, audit->mean_error, audit->max_error);
+      std::printf(
+          "audit over %d random divisions (calibrate on %zu images, check on %zu): certified in "
+          "%d, "
+          "error above %.4g in %d (allowed about %.0f), mean coverage %.4f, mean error %.4f, max "
+          "%.4f\n",
+          audit->draws, audit->calibration_size, audit->check_size, audit->certified, args.alpha,
+          audit->violations, args.delta * audit->draws, audit->mean_coverage, audit->mean_error,
+          audit->max_error);
     }
   }
   const std::string path = args.out.empty() ? args.model : args.out;
@@ -60,8 +64,8 @@ int RunCalibrate(const CalibrateArgs& args) {
     out["saved"] = path;
     std::printf("%s\n", out.dump().c_str());
   } else {
-    std::printf("calibrated on %zu images of %s: %s\nsaved %s\n", data->size(), ref->ToString().c_str(),
-                DescribeCalibration(*calibration).c_str(), path.c_str());
+    std::printf("calibrated on %zu images of %s: %s\nsaved %s\n", data->size(),
+                ref->ToString().c_str(), DescribeCalibration(*calibration).c_str(), path.c_str());
   }
   return 0;
 }
@@ -80,10 +84,12 @@ void AddCalibrateCommand(CLI::App& app, int& exit_code) {
                   "site's reviewed images")
       ->capture_default_str();
   cmd->add_option("--out", args->out, "Write the calibrated model here (default: replace --model)");
-  cmd->add_option("--limit", args->limit, "Use at most this many images, spread over classes (0 = all)");
+  cmd->add_option("--limit", args->limit,
+                  "Use at most this many images, spread over classes (0 = all)");
   AddRiskOptions(*cmd, args->alpha, args->delta);
-  cmd->add_option("--audit", args->audit,
-                  "Also audit the certificate: this many random calibrate/check divisions of the data")
+  cmd->add_option(
+         "--audit", args->audit,
+         "Also audit the certificate: this many random calibrate/check divisions of the data")
       ->check(CLI::Range(0, 100000));
   cmd->add_option("--audit-size", args->audit_size,
                   "Audit: calibration images per division, the rest checks (0 = half)");

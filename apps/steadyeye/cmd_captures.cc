@@ -41,13 +41,15 @@ int RunExport(const ExportArgs& args) {
       const std::string ext = c.image_format == "png" ? ".png" : ".jpg";
       const auto path = std::filesystem::path(args.out) / FolderNameForClass(*c.reviewed_label) /
                         (std::to_string(c.id) + ext);
-      if (Status st = WriteFileAtomic(path, *bytes, Durability::kProcessCrash); !st.ok()) return Fail(st);
+      if (Status st = WriteFileAtomic(path, *bytes, Durability::kProcessCrash); !st.ok())
+        return Fail(st);
       ++written;
       ++per_class[*c.reviewed_label];
     }
     q.after_id = page->back().id;
   }
-  std::printf("exported %zu reviewed captures to %s (one folder per class", written, args.out.c_str());
+  std::printf("exported %zu reviewed captures to %s (one folder per class", written,
+              args.out.c_str());
   for (const auto& [label, n] : per_class) std::printf("; %s %zu", label.c_str(), n);
   std::printf(")\n");
   return 0;
@@ -65,11 +67,13 @@ int RunPrune(const PruneArgs& args) {
   }
   auto store = OpenSqliteCaptureStore(args.store);
   if (!store.ok()) return Fail(store.status());
-  auto report = (*store)->ApplyRetention(RetentionFromLimits(args.max_age_days, args.max_mb), UnixMillisNow());
+  auto report = (*store)->ApplyRetention(RetentionFromLimits(args.max_age_days, args.max_mb),
+                                         UnixMillisNow());
   if (!report.ok()) return Fail(report.status());
-  std::printf("removed %lld captures and %lld images (%.1f MB); reviewed captures are always kept\n",
-              static_cast<long long>(report->captures_removed), static_cast<long long>(report->images_removed),
-              double(report->bytes_freed) / 1e6);
+  std::printf(
+      "removed %lld captures and %lld images (%.1f MB); reviewed captures are always kept\n",
+      static_cast<long long>(report->captures_removed),
+      static_cast<long long>(report->images_removed), double(report->bytes_freed) / 1e6);
   return 0;
 }
 
@@ -83,7 +87,8 @@ struct LabelArgs {
 int RunLabel(const LabelArgs& args) {
   auto store = OpenSqliteCaptureStore(args.store);
   if (!store.ok()) return Fail(store.status());
-  if (Status st = (*store)->SetReviewedLabel(args.id, args.label, args.reviewer); !st.ok()) return Fail(st);
+  if (Status st = (*store)->SetReviewedLabel(args.id, args.label, args.reviewer); !st.ok())
+    return Fail(st);
   std::printf("capture %lld labelled %s\n", static_cast<long long>(args.id), args.label.c_str());
   return 0;
 }
@@ -95,7 +100,8 @@ void AddCapturesCommand(CLI::App& app, int& exit_code) {
   cmd->require_subcommand(1);
 
   auto e = std::make_shared<ExportArgs>();
-  auto* exp = cmd->add_subcommand("export", "Write reviewed captures as an image folder to train on");
+  auto* exp =
+      cmd->add_subcommand("export", "Write reviewed captures as an image folder to train on");
   exp->add_option("--store", e->store, "Capture store folder")->required();
   exp->add_option("--out", e->out, "Output folder (one sub-folder per reviewed class)")->required();
   exp->add_flag("--reviewed", e->reviewed, "Export captures with a person's label (required)");
@@ -104,10 +110,12 @@ void AddCapturesCommand(CLI::App& app, int& exit_code) {
 
   auto p = std::make_shared<PruneArgs>();
   auto* prune = cmd->add_subcommand(
-      "prune", "Apply retention now: remove captures older than an age, then the oldest until under a size "
-               "(review and quality captures before audit ones; reviewed captures are kept)");
+      "prune",
+      "Apply retention now: remove captures older than an age, then the oldest until under a size "
+      "(review and quality captures before audit ones; reviewed captures are kept)");
   prune->add_option("--store", p->store, "Capture store folder")->required();
-  prune->add_option("--max-age-days", p->max_age_days, "Remove captures taken longer ago than this");
+  prune->add_option("--max-age-days", p->max_age_days,
+                    "Remove captures taken longer ago than this");
   prune->add_option("--max-mb", p->max_mb, "Keep the stored images under this many megabytes");
   prune->callback([p, &exit_code] { exit_code = RunPrune(*p); });
 

@@ -6,8 +6,8 @@
 #include "steadyeye/core/progress.h"
 #include "steadyeye/eval/metrics.h"
 #include "steadyeye/eval/robustness.h"
-#include "steadyeye/shift/shift.h"
 #include "steadyeye/model/predict.h"
+#include "steadyeye/shift/shift.h"
 
 namespace steadyeye::cli {
 
@@ -23,10 +23,11 @@ void PrintAutomatic(const ClassificationMetrics& m, const ModelCard& card) {
     std::printf("no certified threshold at alpha %.4g: every decision goes to review\n", t.alpha);
     return;
   }
-  std::printf("automatic decisions (confidence >= %.3f, certified error <= %.4g at %.0f%%): coverage %.4f, "
-              "error among them %.4f (%zu of %zu)\n",
-              t.threshold, t.alpha, 100 * (1 - t.delta), m.automatic->coverage, m.automatic->error,
-              m.automatic->errors, m.automatic->decided);
+  std::printf(
+      "automatic decisions (confidence >= %.3f, certified error <= %.4g at %.0f%%): coverage %.4f, "
+      "error among them %.4f (%zu of %zu)\n",
+      t.threshold, t.alpha, 100 * (1 - t.delta), m.automatic->coverage, m.automatic->error,
+      m.automatic->errors, m.automatic->decided);
 }
 
 void PrintTable(const ClassificationMetrics& m, const ModelCard& card, const std::string& data) {
@@ -36,7 +37,8 @@ void PrintTable(const ClassificationMetrics& m, const ModelCard& card, const std
   std::printf("\n");
   std::printf("%-16s %8s %6s\n", "class", "accuracy", "n");
   for (size_t c = 0; c < card.class_names.size(); ++c) {
-    std::printf("%-16s %8.4f %6zu\n", card.class_names[c].c_str(), m.per_class_accuracy[c], m.per_class_n[c]);
+    std::printf("%-16s %8.4f %6zu\n", card.class_names[c].c_str(), m.per_class_accuracy[c],
+                m.per_class_n[c]);
   }
   std::printf("\nconfusion (rows: true class, columns: predicted)\n");
   for (size_t r = 0; r < m.confusion.size(); ++r) {
@@ -48,7 +50,8 @@ void PrintTable(const ClassificationMetrics& m, const ModelCard& card, const std
 
 // Conditions as rows, severities as columns, accuracy in each cell.
 void PrintConditionTable(const RobustnessResult& r) {
-  std::printf("\naccuracy under production conditions (condition seed %llu)\n%-16s", (unsigned long long)r.seed, "condition");
+  std::printf("\naccuracy under production conditions (condition seed %llu)\n%-16s",
+              (unsigned long long)r.seed, "condition");
   for (int s = kMinSeverity; s <= kMaxSeverity; ++s) std::printf("  sev %d", s);
   std::printf("    mean\n");
   for (size_t i = 0; i < r.cells.size(); i += kMaxSeverity) {
@@ -61,11 +64,15 @@ void PrintConditionTable(const RobustnessResult& r) {
     }
     std::printf("  %6.4f\n", sum / kMaxSeverity);
   }
-  if (r.mean_anticipated_accuracy) std::printf("mean anticipated accuracy %.4f\n", *r.mean_anticipated_accuracy);
-  if (r.mean_heldout_accuracy) std::printf("mean held-out accuracy    %.4f (* held out: never trained on)\n", *r.mean_heldout_accuracy);
+  if (r.mean_anticipated_accuracy)
+    std::printf("mean anticipated accuracy %.4f\n", *r.mean_anticipated_accuracy);
+  if (r.mean_heldout_accuracy)
+    std::printf("mean held-out accuracy    %.4f (* held out: never trained on)\n",
+                *r.mean_heldout_accuracy);
   std::printf("relative drop             %.4f\n", r.relative_drop);
   if (r.cells.empty() || !r.cells[0].metrics.automatic) return;
-  std::printf("\nautomatic decisions per condition: coverage / error among them\n%-16s", "condition");
+  std::printf("\nautomatic decisions per condition: coverage / error among them\n%-16s",
+              "condition");
   for (int s = kMinSeverity; s <= kMaxSeverity; ++s) std::printf("         sev %d", s);
   std::printf("\n");
   for (size_t i = 0; i < r.cells.size(); i += kMaxSeverity) {
@@ -86,7 +93,8 @@ StatusOr<RobustnessResult> EvaluateWithProgress(const Classifier& model, const D
   if (!selector.empty()) {
     SEYE_ASSIGN_OR_RETURN(conditions, SelectConditions(selector));
   }
-  Progress progress("evaluating", int64_t(data.size() * (1 + conditions.size() * kMaxSeverity)), "img");
+  Progress progress("evaluating", int64_t(data.size() * (1 + conditions.size() * kMaxSeverity)),
+                    "img");
   auto result = EvaluateRobustness(model, data, conditions, seed,
                                    [&](size_t done, size_t) { progress.Update(int64_t(done)); });
   progress.Finish();
@@ -121,8 +129,10 @@ void AddEvalCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<EvalArgs>();
   auto* cmd = app.add_subcommand("eval", "Evaluate a model on labelled data");
   cmd->add_option("--model", args->model, "Model bundle (.seye)")->required();
-  cmd->add_option("--data", args->data, "fashion-mnist[:test|:train] or an image folder")->capture_default_str();
-  cmd->add_option("--limit", args->limit, "Evaluate at most this many images, spread over classes (0 = all)");
+  cmd->add_option("--data", args->data, "fashion-mnist[:test|:train] or an image folder")
+      ->capture_default_str();
+  cmd->add_option("--limit", args->limit,
+                  "Evaluate at most this many images, spread over classes (0 = all)");
   cmd->add_option("--conditions", args->conditions,
                   "Also evaluate under production conditions x severities 1..5: all, anticipated, "
                   "heldout, or names (comma-separated; see steadyeye shift --list)");

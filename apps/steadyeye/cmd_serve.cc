@@ -1,7 +1,6 @@
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
-
-#include <fmt/format.h>
 
 #include <atomic>
 #include <chrono>
@@ -49,9 +48,11 @@ void RetentionLoop(CaptureStore& store, const RetentionPolicy& policy, std::atom
       std::fprintf(stderr, "steadyeye: retention: %s\n", report.status().message().c_str());
     } else if (report->captures_removed > 0) {
       std::fprintf(stderr, "retention removed %lld captures (%.1f MB)\n",
-                   static_cast<long long>(report->captures_removed), double(report->bytes_freed) / 1e6);
+                   static_cast<long long>(report->captures_removed),
+                   double(report->bytes_freed) / 1e6);
     }
-    for (int i = 0; i < 600 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 600 && !stop; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 
@@ -73,7 +74,8 @@ int RunServe(const ServeArgs& args) {
   const auto& calibration = (*model)->card().calibration;
   ServerMetrics metrics(version);
   PredictorOptions options;
-  options.batching = {.max_batch = args.max_batch, .max_delay_us = args.max_delay_us, .max_queue = args.max_queue};
+  options.batching = {
+      .max_batch = args.max_batch, .max_delay_us = args.max_delay_us, .max_queue = args.max_queue};
   options.audit_rate = args.audit_rate;
   options.seed = args.seed;
   options.limits.max_bytes = uint64_t(args.max_body_mb) << 20;
@@ -102,21 +104,25 @@ int RunServe(const ServeArgs& args) {
   std::atomic<bool> done{false};
   std::thread retention;
   if (args.retain_days > 0 || args.retain_mb > 0) {
-    retention = std::thread(RetentionLoop, std::ref(**store), RetentionFromLimits(args.retain_days, args.retain_mb),
-                            std::ref(done));
+    retention = std::thread(RetentionLoop, std::ref(**store),
+                            RetentionFromLimits(args.retain_days, args.retain_mb), std::ref(done));
   }
   std::thread watcher([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    if (!done) std::fprintf(stderr, "steadyeye: signal %d: finishing in-flight requests, then stopping\n", sig);
+    if (!done)
+      std::fprintf(stderr, "steadyeye: signal %d: finishing in-flight requests, then stopping\n",
+                   sig);
     server.Stop();
   });
-  const std::string mode = calibration && calibration->threshold.certified
-                               ? fmt::format("automatic decisions at confidence >= {:.3f}, error <= {} certified",
-                                             calibration->threshold.threshold, calibration->threshold.alpha)
-                               : "no certified threshold: every decision goes to review";
-  std::printf("serving model %s on http://%s:%d (store %s; %zu site baselines; %s)\n", version.c_str(),
-              args.host.c_str(), server.port(), args.store.c_str(), sites, mode.c_str());
+  const std::string mode =
+      calibration && calibration->threshold.certified
+          ? fmt::format("automatic decisions at confidence >= {:.3f}, error <= {} certified",
+                        calibration->threshold.threshold, calibration->threshold.alpha)
+          : "no certified threshold: every decision goes to review";
+  std::printf("serving model %s on http://%s:%d (store %s; %zu site baselines; %s)\n",
+              version.c_str(), args.host.c_str(), server.port(), args.store.c_str(), sites,
+              mode.c_str());
   std::fflush(stdout);
   server.Run();
   done = true;
@@ -131,34 +137,50 @@ int RunServe(const ServeArgs& args) {
 
 void AddServeCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ServeArgs>();
-  auto* cmd = app.add_subcommand("serve", "Serve calibrated, risk-controlled decisions over HTTP, keeping captures");
+  auto* cmd = app.add_subcommand(
+      "serve", "Serve calibrated, risk-controlled decisions over HTTP, keeping captures");
   cmd->add_option("--model", args->model, "Model bundle (.seye)")->required();
-  cmd->add_option("--store", args->store, "Capture store folder (SQLite + images; created if missing)")->required();
+  cmd->add_option("--store", args->store,
+                  "Capture store folder (SQLite + images; created if missing)")
+      ->required();
   cmd->add_option("--host", args->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", args->port, "Port (0: any free port, printed at start)")
-      ->capture_default_str()->check(CLI::Range(0, 65535));
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
   cmd->add_option("--threads", args->threads, "Compute threads of the model (0 = all cores)")
-      ->capture_default_str()->check(CLI::Range(0, 1024));
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
   cmd->add_option("--http-threads", args->http_threads, "Connections served at once")
-      ->capture_default_str()->check(CLI::Range(1, 4096));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--max-batch", args->max_batch, "Most images per model call")
-      ->capture_default_str()->check(CLI::Range(1, 4096));
-  cmd->add_option("--max-delay-us", args->max_delay_us,
-                  "Longest wait for a batch to fill, in microseconds (0: run as soon as the model is free; "
-                  "requests arriving meanwhile form the next batch)")
-      ->capture_default_str()->check(CLI::Range(0, 10'000'000));
-  cmd->add_option("--max-queue", args->max_queue, "Images waiting for the model before requests get 429")
-      ->capture_default_str()->check(CLI::Range(1, 1'000'000));
-  cmd->add_option("--audit-rate", args->audit_rate, "Share of automatic decisions kept for the blind audit")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option(
+         "--max-delay-us", args->max_delay_us,
+         "Longest wait for a batch to fill, in microseconds (0: run as soon as the model is free; "
+         "requests arriving meanwhile form the next batch)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10'000'000));
+  cmd->add_option("--max-queue", args->max_queue,
+                  "Images waiting for the model before requests get 429")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
+  cmd->add_option("--audit-rate", args->audit_rate,
+                  "Share of automatic decisions kept for the blind audit")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", args->seed, "Seed of the audit sampling")->capture_default_str();
   cmd->add_option("--baselines", args->baselines, "Folder of <site>.json quality baselines");
-  cmd->add_option("--retain-days", args->retain_days, "Retention: remove captures older than this (checked every minute)");
-  cmd->add_option("--retain-mb", args->retain_mb,
-                  "Retention: keep stored images under this many megabytes, oldest review/quality captures "
-                  "first, audit captures last; reviewed captures are kept");
+  cmd->add_option("--retain-days", args->retain_days,
+                  "Retention: remove captures older than this (checked every minute)");
+  cmd->add_option(
+      "--retain-mb", args->retain_mb,
+      "Retention: keep stored images under this many megabytes, oldest review/quality captures "
+      "first, audit captures last; reviewed captures are kept");
   cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body accepted (MiB)")
-      ->capture_default_str()->check(CLI::Range(1, 1024));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   cmd->callback([args, &exit_code] { exit_code = RunServe(*args); });
 }
 

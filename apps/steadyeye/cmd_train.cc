@@ -20,7 +20,8 @@ StatusOr<QualityBaseline> TrainingQualityBaseline(const Dataset& train) {
   constexpr size_t kBaselineImages = 10000;
   const size_t step = std::max<size_t>(1, train.size() / kBaselineImages);
   std::vector<Image> images;
-  for (size_t i = 0; i < train.size() && images.size() < kBaselineImages; i += step) images.push_back(train.image(i));
+  for (size_t i = 0; i < train.size() && images.size() < kBaselineImages; i += step)
+    images.push_back(train.image(i));
   return BuildBaseline(images);
 }
 
@@ -40,7 +41,8 @@ int RunTrain(TrainArgs& args) {
   if (!all.ok()) return Fail(all.status());
   TrainingSplits splits = SplitForTraining(*all);
   const InputSpec spec = FitNormalization(splits.train);
-  std::fprintf(stderr, "training on %zu images (%zu validation, %zu calibration held back), input %s\n",
+  std::fprintf(stderr,
+               "training on %zu images (%zu validation, %zu calibration held back), input %s\n",
                splits.train.size(), splits.validation.size(), splits.calibration.size(),
                spec.ShapeString().c_str());
 
@@ -51,13 +53,17 @@ int RunTrain(TrainArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   // The bar's own ETA covers one epoch; this one covers the whole run at the maximum epochs.
   auto total_eta = [&](const TrainProgress& p) {
-    const double done = double(p.epoch - 1) + double(p.seen) / double(std::max<size_t>(1, p.epoch_size));
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return done > 0 && elapsed >= 1.0 ? FormatDuration(elapsed * (p.epochs - done) / done) : std::string("?");
+    const double done =
+        double(p.epoch - 1) + double(p.seen) / double(std::max<size_t>(1, p.epoch_size));
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return done > 0 && elapsed >= 1.0 ? FormatDuration(elapsed * (p.epochs - done) / done)
+                                      : std::string("?");
   };
   o.on_progress = [&](const TrainProgress& p) {
-    if (!bar) bar = std::make_unique<Progress>(fmt::format("epoch {}/{}", p.epoch, p.epochs),
-                                               int64_t(p.epoch_size), "img");
+    if (!bar)
+      bar = std::make_unique<Progress>(fmt::format("epoch {}/{}", p.epoch, p.epochs),
+                                       int64_t(p.epoch_size), "img");
     if (p.epoch_done) {
       bar->Finish(fmt::format("loss {:.4f} acc {:.4f} | val acc {:.4f} nll {:.4f}", p.loss,
                               p.accuracy, p.val_accuracy, p.val_nll));
@@ -78,8 +84,10 @@ int RunTrain(TrainArgs& args) {
   auto baseline = TrainingQualityBaseline(splits.train);
   if (!baseline.ok()) return Fail(baseline.status().WithContext("learning the quality baseline"));
   (*model)->SetQualityBaseline(baseline->ToJson());
-  std::printf("quality baseline learned from %zu training images (the gate's fallback for sites without one)\n",
-              baseline->n);
+  std::printf(
+      "quality baseline learned from %zu training images (the gate's fallback for sites without "
+      "one)\n",
+      baseline->n);
   if (Status st = (*model)->Save(args.out); !st.ok()) return Fail(st);
   const auto& m = (*model)->card().metrics;
   std::printf("saved %s (id %s): best epoch %d of %d, validation accuracy %.4f, %.0f s\n",
@@ -102,24 +110,37 @@ void AddTrainCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("!--standard", args->options.robust,
                 "Train without production conditions (default: robust training, each image also "
                 "shown under anticipated conditions with a consistency loss)");
-  cmd->add_option("--patience", args->options.patience, "Early stopping: epochs without validation gain")
-      ->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--patience", args->options.patience,
+                  "Early stopping: epochs without validation gain")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   cmd->add_option("--seed", args->options.seed, "Random seed (weights, shuffling, augmentation)")
       ->capture_default_str();
   AddThreadsOption(*cmd, args->options.threads);
   AddRiskOptions(*cmd, args->alpha, args->delta);
-  cmd->add_option("--batch-size", args->options.batch_size)->capture_default_str()->check(CLI::Range(2, 4096));
+  cmd->add_option("--batch-size", args->options.batch_size)
+      ->capture_default_str()
+      ->check(CLI::Range(2, 4096));
   cmd->add_option("--lr", args->options.learning_rate, "Peak learning rate")->capture_default_str();
-  cmd->add_option("--widths", args->options.widths, "Channels per stage")->delimiter(',')->capture_default_str();
-  cmd->add_option("--depths", args->options.depths, "Convolutions per stage")->delimiter(',')->capture_default_str();
+  cmd->add_option("--widths", args->options.widths, "Channels per stage")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--depths", args->options.depths, "Convolutions per stage")
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--consistency-weight", args->options.consistency_weight,
                   "Robust training: weight of the clean/production consistency loss")
-      ->capture_default_str()->check(CLI::Range(0.0, 100.0));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--production-share", args->options.production_share,
                   "Robust training: share of images per step also shown as a production view")
-      ->capture_default_str()->check(CLI::Range(0.01, 1.0));
-  cmd->add_option("--label-smoothing", args->options.label_smoothing)->capture_default_str()->check(CLI::Range(0.0, 0.5));
-  cmd->add_option("--input", args->input, "Input shape CxHxW for image folders (default: chosen from the images)");
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 1.0));
+  cmd->add_option("--label-smoothing", args->options.label_smoothing)
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.5));
+  cmd->add_option("--input", args->input,
+                  "Input shape CxHxW for image folders (default: chosen from the images)");
   cmd->add_option("--limit", args->limit, "Use at most this many images (0 = all)");
   cmd->add_flag("--no-augment", args->no_augment,
                 "Train without random shifts, flips and erasing (with --standard only)");

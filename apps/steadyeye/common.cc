@@ -22,10 +22,13 @@ StatusOr<DataRef> ResolveDataRef(const std::string& text, DataPurpose purpose) {
                 : purpose == DataPurpose::kCalibration ? Split::kCalibration
                                                        : Split::kTest;
   }
-  if (purpose == DataPurpose::kCalibration && (ref.split == Split::kTest || ref.split == Split::kTrain)) {
-    return InvalidArgumentError(ref.ToString() + (ref.split == Split::kTest ? " is for evaluation only" : " is what models are trained on") +
-                                "; calibrate on images held back from training: fashion-mnist:calib "
-                                "(or fashion-mnist:val), or a site's reviewed images");
+  if (purpose == DataPurpose::kCalibration &&
+      (ref.split == Split::kTest || ref.split == Split::kTrain)) {
+    return InvalidArgumentError(
+        ref.ToString() +
+        (ref.split == Split::kTest ? " is for evaluation only" : " is what models are trained on") +
+        "; calibrate on images held back from training: fashion-mnist:calib "
+        "(or fashion-mnist:val), or a site's reviewed images");
   }
   if (purpose == DataPurpose::kTraining && ref.split == Split::kTest) {
     return InvalidArgumentError(
@@ -43,7 +46,8 @@ StatusOr<Dataset> LoadWithProgress(const DataRef& ref, LoadOptions options) {
   std::unique_ptr<Progress> progress;
   if (ref.kind == DataRef::Kind::kFolder) {
     options.on_progress = [&](size_t done, size_t total) {
-      if (!progress) progress = std::make_unique<Progress>("decoding " + ref.ToString(), int64_t(total), "img");
+      if (!progress)
+        progress = std::make_unique<Progress>("decoding " + ref.ToString(), int64_t(total), "img");
       progress->Update(int64_t(done));
     };
   }
@@ -71,26 +75,34 @@ RetentionPolicy RetentionFromLimits(double max_age_days, double max_mb) {
 
 void AddRiskOptions(CLI::App& cmd, double& alpha, double& delta) {
   cmd.add_option("--alpha", alpha, "Target error rate among automatic decisions")
-      ->capture_default_str()->check(CLI::Range(1e-6, 0.5));
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 0.5));
   cmd.add_option("--delta", delta, "Allowed probability that the certificate is wrong")
-      ->capture_default_str()->check(CLI::Range(1e-6, 0.5));
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 0.5));
 }
 
 std::string DescribeCalibration(const Calibration& c) {
   const auto& t = c.threshold;
-  std::string line = fmt::format("temperature {:.3f} (ECE {:.4f} -> {:.4f}, NLL {:.4f} -> {:.4f}); ", c.temperature,
-                                 c.ece_before, c.ece_after, c.nll_before, c.nll_after);
+  std::string line =
+      fmt::format("temperature {:.3f} (ECE {:.4f} -> {:.4f}, NLL {:.4f} -> {:.4f}); ",
+                  c.temperature, c.ece_before, c.ece_after, c.nll_before, c.nll_after);
   if (!t.certified) {
-    return line + fmt::format("no threshold certifies error <= {} at {:.0f}% on {} images: every decision goes to review",
-                              t.alpha, 100 * (1 - t.delta), t.n);
+    return line + fmt::format(
+                      "no threshold certifies error <= {} at {:.0f}% on {} images: every decision "
+                      "goes to review",
+                      t.alpha, 100 * (1 - t.delta), t.n);
   }
-  return line + fmt::format("automatic at confidence >= {:.3f}: coverage {:.4f}, error <= {} certified at {:.0f}% "
-                            "({} errors in {} accepted of {})",
-                            t.threshold, t.coverage, t.alpha, 100 * (1 - t.delta), t.errors, t.accepted, t.n);
+  return line +
+         fmt::format(
+             "automatic at confidence >= {:.3f}: coverage {:.4f}, error <= {} certified at {:.0f}% "
+             "({} errors in {} accepted of {})",
+             t.threshold, t.coverage, t.alpha, 100 * (1 - t.delta), t.errors, t.accepted, t.n);
 }
 
 void AddThreadsOption(CLI::App& cmd, int& threads) {
-  cmd.add_option("--threads", threads, "Compute threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd.add_option("--threads", threads, "Compute threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
 }
 
 }  // namespace steadyeye::cli

@@ -16,7 +16,8 @@ Status CheckLogits(std::span<const float> logits, std::span<const int> labels, s
     return InvalidArgumentError("calibration needs labels and labels.size() x k logits (k >= 2)");
   }
   for (int label : labels) {
-    if (label < 0 || size_t(label) >= k) return InvalidArgumentError("label out of range in calibration data");
+    if (label < 0 || size_t(label) >= k)
+      return InvalidArgumentError("label out of range in calibration data");
   }
   return Status::Ok();
 }
@@ -38,8 +39,8 @@ double LogBinomialCdf(size_t errors, size_t n, double p) {
   std::vector<double> terms;
   terms.reserve(errors + 1);
   for (size_t i = 0; i <= errors && i <= n; ++i) {
-    const double t = lfn - std::lgamma(double(i) + 1) - std::lgamma(double(n - i) + 1) + double(i) * lp +
-                     double(n - i) * lq;
+    const double t = lfn - std::lgamma(double(i) + 1) - std::lgamma(double(n - i) + 1) +
+                     double(i) * lp + double(n - i) * lq;
     terms.push_back(t);
     top = std::max(top, t);
   }
@@ -68,7 +69,8 @@ double TemperedNll(std::span<const float> logits, std::span<const int> labels, s
   return total / double(labels.size());
 }
 
-StatusOr<double> FitTemperature(std::span<const float> logits, std::span<const int> labels, size_t k) {
+StatusOr<double> FitTemperature(std::span<const float> logits, std::span<const int> labels,
+                                size_t k) {
   SEYE_RETURN_IF_ERROR(CheckLogits(logits, labels, k));
   // Golden-section search on log T: the NLL is unimodal there.
   const double phi = (std::sqrt(5.0) - 1) / 2;
@@ -99,7 +101,8 @@ std::vector<float> TemperedSoftmax(std::span<const float> logits, size_t k, doub
   for (size_t row = 0; row * k < logits.size(); ++row) {
     const float* z = logits.data() + row * k;
     const double log_sum = LogSumExp(z, k, temperature);
-    for (size_t j = 0; j < k; ++j) out[row * k + j] = float(std::exp(double(z[j]) / temperature - log_sum));
+    for (size_t j = 0; j < k; ++j)
+      out[row * k + j] = float(std::exp(double(z[j]) / temperature - log_sum));
   }
   return out;
 }
@@ -127,7 +130,8 @@ StatusOr<CertifiedThreshold> CertifyThreshold(std::span<const float> confidence,
   }
   std::vector<size_t> order(confidence.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return confidence[a] > confidence[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return confidence[a] > confidence[b]; });
   CertifiedThreshold result;
   result.alpha = alpha;
   result.delta = delta;
@@ -174,7 +178,8 @@ void ConfidenceAndCorrectness(std::span<const float> probs, std::span<const int>
 
 // The rows `rows` of a labels.size() x k matrix and their labels.
 void TakeRows(std::span<const float> logits, std::span<const int> labels, size_t k,
-              std::span<const size_t> rows, std::vector<float>& out_logits, std::vector<int>& out_labels) {
+              std::span<const size_t> rows, std::vector<float>& out_logits,
+              std::vector<int>& out_labels) {
   out_logits.clear();
   out_labels.clear();
   for (size_t r : rows) {
@@ -199,7 +204,9 @@ double ExpectedCalibrationError(std::span<const float> probs, std::span<const in
   }
   double ece = 0;
   for (int b = 0; b < bins; ++b) {
-    if (count[b] > 0) ece += count[b] / double(labels.size()) * std::abs(correct[b] / count[b] - conf_sum[b] / count[b]);
+    if (count[b] > 0)
+      ece += count[b] / double(labels.size()) *
+             std::abs(correct[b] / count[b] - conf_sum[b] / count[b]);
   }
   return ece;
 }
@@ -209,8 +216,8 @@ StatusOr<Calibration> FitCalibration(std::span<const float> logits, std::span<co
   SEYE_RETURN_IF_ERROR(CheckLogits(logits, labels, k));
   if (labels.size() < 2 * Calibration::kTemperatureEvery) {
     return InvalidArgumentError("calibration needs at least " +
-                                std::to_string(2 * Calibration::kTemperatureEvery) + " labelled images, got " +
-                                std::to_string(labels.size()));
+                                std::to_string(2 * Calibration::kTemperatureEvery) +
+                                " labelled images, got " + std::to_string(labels.size()));
   }
   std::vector<size_t> fit_rows, certify_rows;
   for (size_t i = 0; i < labels.size(); ++i) {
@@ -237,8 +244,9 @@ StatusOr<Calibration> FitCalibration(std::span<const float> logits, std::span<co
   return c;
 }
 
-AutomaticDecisions MeasureAutomaticDecisions(std::span<const float> probs, std::span<const int> labels,
-                                             size_t k, const Calibration& calibration) {
+AutomaticDecisions MeasureAutomaticDecisions(std::span<const float> probs,
+                                             std::span<const int> labels, size_t k,
+                                             const Calibration& calibration) {
   AutomaticDecisions d;
   d.n = labels.size();
   for (size_t i = 0; i < labels.size(); ++i) {
@@ -253,16 +261,17 @@ AutomaticDecisions MeasureAutomaticDecisions(std::span<const float> probs, std::
   return d;
 }
 
-StatusOr<CertificateAudit> AuditCertificate(std::span<const float> logits, std::span<const int> labels,
-                                            size_t k, double alpha, double delta, int draws,
-                                            size_t calibration_size, uint64_t seed) {
+StatusOr<CertificateAudit> AuditCertificate(std::span<const float> logits,
+                                            std::span<const int> labels, size_t k, double alpha,
+                                            double delta, int draws, size_t calibration_size,
+                                            uint64_t seed) {
   SEYE_RETURN_IF_ERROR(CheckLogits(logits, labels, k));
   if (draws < 1) return InvalidArgumentError("an audit needs at least one draw");
   const size_t cut = calibration_size > 0 ? calibration_size : labels.size() / 2;
   if (cut >= labels.size()) {
     return InvalidArgumentError("the audit's calibration part (" + std::to_string(cut) +
-                                " images) leaves nothing to check on (" + std::to_string(labels.size()) +
-                                " images)");
+                                " images) leaves nothing to check on (" +
+                                std::to_string(labels.size()) + " images)");
   }
   CertificateAudit audit;
   audit.draws = draws;
@@ -276,10 +285,14 @@ StatusOr<CertificateAudit> AuditCertificate(std::span<const float> logits, std::
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(seed + uint64_t(draw));
     std::shuffle(order.begin(), order.end(), rng);
-    TakeRows(logits, labels, k, std::span<const size_t>(order).first(cut), part_logits, part_labels);
-    SEYE_ASSIGN_OR_RETURN(const Calibration c, FitCalibration(part_logits, part_labels, k, alpha, delta));
-    TakeRows(logits, labels, k, std::span<const size_t>(order).subspan(cut), part_logits, part_labels);
-    const auto d = MeasureAutomaticDecisions(TemperedSoftmax(part_logits, k, c.temperature), part_labels, k, c);
+    TakeRows(logits, labels, k, std::span<const size_t>(order).first(cut), part_logits,
+             part_labels);
+    SEYE_ASSIGN_OR_RETURN(const Calibration c,
+                          FitCalibration(part_logits, part_labels, k, alpha, delta));
+    TakeRows(logits, labels, k, std::span<const size_t>(order).subspan(cut), part_logits,
+             part_labels);
+    const auto d = MeasureAutomaticDecisions(TemperedSoftmax(part_logits, k, c.temperature),
+                                             part_labels, k, c);
     audit.mean_coverage += d.coverage / draws;
     if (!c.threshold.certified) continue;
     ++audit.certified;
@@ -293,14 +306,15 @@ StatusOr<CertificateAudit> AuditCertificate(std::span<const float> logits, std::
 
 nlohmann::json CertificateAudit::ToJson() const {
   return {{"draws", draws},           {"calibration_size", calibration_size},
-          {"check_size", check_size},  {"certified", certified},   {"violations", violations},
-          {"mean_coverage", mean_coverage}, {"mean_error", mean_error}, {"max_error", max_error}};
+          {"check_size", check_size}, {"certified", certified},
+          {"violations", violations}, {"mean_coverage", mean_coverage},
+          {"mean_error", mean_error}, {"max_error", max_error}};
 }
 
 nlohmann::json Calibration::ToJson() const {
-  return {{"temperature", temperature}, {"n_temperature", n_temperature},
-          {"ece_before", ece_before},   {"ece_after", ece_after},
-          {"nll_before", nll_before},   {"nll_after", nll_after},
+  return {{"temperature", temperature},      {"n_temperature", n_temperature},
+          {"ece_before", ece_before},        {"ece_after", ece_after},
+          {"nll_before", nll_before},        {"nll_after", nll_after},
           {"threshold", threshold.ToJson()}, {"data", data},
           {"created_at", created_at}};
 }
@@ -349,9 +363,15 @@ StatusOr<CertifiedThreshold> CertifiedThresholdFromJson(const nlohmann::json& j)
 }
 
 nlohmann::json CertifiedThreshold::ToJson() const {
-  return {{"alpha", alpha},       {"delta", delta},       {"n", n},
-          {"certified", certified}, {"threshold", threshold}, {"accepted", accepted},
-          {"errors", errors},     {"coverage", coverage}, {"error_upper_bound", error_upper_bound},
+  return {{"alpha", alpha},
+          {"delta", delta},
+          {"n", n},
+          {"certified", certified},
+          {"threshold", threshold},
+          {"accepted", accepted},
+          {"errors", errors},
+          {"coverage", coverage},
+          {"error_upper_bound", error_upper_bound},
           {"method", "Learn-then-Test, fixed-sequence over a 0.001 grid, Clopper-Pearson"}};
 }
 

@@ -51,18 +51,21 @@ StatusOr<std::vector<uint8_t>> ReadFileBytes(const fs::path& path, uint64_t max_
   }
   in.seekg(0);
   std::vector<uint8_t> bytes(size);
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
+  if (size > 0 &&
+      !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
     return DataLossError("short read from " + path.string());
   }
   return bytes;
 }
 
-Status WriteFileAtomic(const fs::path& path, std::span<const uint8_t> bytes, Durability durability) {
+Status WriteFileAtomic(const fs::path& path, std::span<const uint8_t> bytes,
+                       Durability durability) {
   const bool sync = durability == Durability::kPowerLoss;
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return InvalidArgumentError("cannot create directory " + dir.string() + ": " + ec.message());
+  if (ec)
+    return InvalidArgumentError("cannot create directory " + dir.string() + ": " + ec.message());
   fs::path tmp = path;
   // Unique per process and call, so concurrent writers never share a temporary file.
   static std::atomic<uint64_t> counter{0};
@@ -72,7 +75,8 @@ Status WriteFileAtomic(const fs::path& path, std::span<const uint8_t> bytes, Dur
   Status st = WriteAll(fd, bytes, tmp);
   if (st.ok() && sync && ::fsync(fd) != 0) st = ErrnoError("cannot fsync", tmp);
   ::close(fd);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoError("cannot rename onto", path);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    st = ErrnoError("cannot rename onto", path);
   if (!st.ok()) {
     fs::remove(tmp, ec);
     return st;

@@ -33,8 +33,9 @@ std::string FormatUnixMillis(int64_t millis) {
 
 StatusOr<int64_t> ParseTimestamp(std::string_view text) {
   const auto bad = [&] {
-    return InvalidArgumentError("timestamp '" + std::string(text.substr(0, 64)) +
-                                "' is neither ISO 8601 UTC (2026-11-29T04:22:37Z) nor epoch milliseconds");
+    return InvalidArgumentError(
+        "timestamp '" + std::string(text.substr(0, 64)) +
+        "' is neither ISO 8601 UTC (2026-11-29T04:22:37Z) nor epoch milliseconds");
   };
   if (text.empty()) return bad();
   int64_t number = 0;

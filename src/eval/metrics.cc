@@ -36,7 +36,8 @@ ClassificationMetrics ComputeMetrics(std::span<const float> probs, std::span<con
   m.accuracy = double(correct) / double(m.n);
   m.nll = nll / double(m.n);
   for (size_t c = 0; c < k; ++c) {
-    if (m.per_class_n[c] > 0) m.per_class_accuracy[c] = double(m.confusion[c][c]) / double(m.per_class_n[c]);
+    if (m.per_class_n[c] > 0)
+      m.per_class_accuracy[c] = double(m.confusion[c][c]) / double(m.per_class_n[c]);
   }
   m.ece = ExpectedCalibrationError(probs, labels, k, ece_bins);
   if (calibration) m.automatic = MeasureAutomaticDecisions(probs, labels, k, *calibration);
@@ -45,18 +46,27 @@ ClassificationMetrics ComputeMetrics(std::span<const float> probs, std::span<con
 
 nlohmann::json AutomaticToJson(const std::optional<AutomaticDecisions>& a) {
   if (!a) return nullptr;
-  return {{"coverage", a->coverage}, {"error", a->error}, {"decided", a->decided},
-          {"errors", a->errors},     {"n", a->n}};
+  return {{"coverage", a->coverage},
+          {"error", a->error},
+          {"decided", a->decided},
+          {"errors", a->errors},
+          {"n", a->n}};
 }
 
-nlohmann::json MetricsToJson(const ClassificationMetrics& m, const std::vector<std::string>& classes) {
+nlohmann::json MetricsToJson(const ClassificationMetrics& m,
+                             const std::vector<std::string>& classes) {
   nlohmann::json per_class = nlohmann::json::object();
   for (size_t c = 0; c < classes.size(); ++c) {
     per_class[classes[c]] = {{"accuracy", m.per_class_accuracy[c]}, {"n", m.per_class_n[c]}};
   }
-  return {{"n", m.n},          {"accuracy", m.accuracy}, {"nll", m.nll},
-          {"ece", m.ece},      {"ece_bins", kDefaultEceBins}, {"classes", classes},
-          {"per_class", per_class}, {"confusion", m.confusion},
+  return {{"n", m.n},
+          {"accuracy", m.accuracy},
+          {"nll", m.nll},
+          {"ece", m.ece},
+          {"ece_bins", kDefaultEceBins},
+          {"classes", classes},
+          {"per_class", per_class},
+          {"confusion", m.confusion},
           {"automatic", AutomaticToJson(m.automatic)}};
 }
 

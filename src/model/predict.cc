@@ -26,7 +26,8 @@ Prediction MakePrediction(std::span<const float> probs, size_t top_k) {
 
 }  // namespace
 
-void NormalizeRange(const Dataset& data, size_t start, size_t n, const InputSpec& spec, float* out) {
+void NormalizeRange(const Dataset& data, size_t start, size_t n, const InputSpec& spec,
+                    float* out) {
   const size_t per = spec.values_per_image();
   for (size_t i = 0; i < n; ++i) {
     Normalize(data.pixels_of(start + i), spec, std::span<float>(out + i * per, per));
@@ -39,7 +40,8 @@ StatusOr<std::vector<Prediction>> PredictImages(const Classifier& model,
   const size_t per = spec.values_per_image();
   std::vector<float> inputs(images.size() * per);
   for (size_t i = 0; i < images.size(); ++i) {
-    Normalize(ConformImage(images[i], spec).pixels, spec, std::span<float>(inputs.data() + i * per, per));
+    Normalize(ConformImage(images[i], spec).pixels, spec,
+              std::span<float>(inputs.data() + i * per, per));
   }
   SEYE_ASSIGN_OR_RETURN(auto logits, model.Logits(inputs, images.size()));
   const size_t k = model.num_classes();
@@ -52,9 +54,9 @@ StatusOr<std::vector<Prediction>> PredictImages(const Classifier& model,
   return out;
 }
 
-StatusOr<std::vector<float>> PredictDataset(const Classifier& model, const Dataset& data,
-                                            size_t batch_size,
-                                            const std::function<void(size_t, size_t)>& on_progress) {
+StatusOr<std::vector<float>> PredictDataset(
+    const Classifier& model, const Dataset& data, size_t batch_size,
+    const std::function<void(size_t, size_t)>& on_progress) {
   SEYE_ASSIGN_OR_RETURN(const auto logits, DatasetLogits(model, data, batch_size, on_progress));
   return TemperedSoftmax(logits, model.num_classes(), model.temperature());
 }

@@ -38,17 +38,23 @@ const std::vector<RouteSpec>& RouteSpecs() {
   static const std::vector<Param> kSiteCamera = {
       {"site", "query", true, "string", "Site name: 1-64 of [A-Za-z0-9._-]"},
       {"camera", "query", false, "string", "Camera name (default \"default\")"},
-      {"ts", "query", false, "string", "When the image was taken: ISO 8601 UTC or epoch milliseconds"}};
+      {"ts", "query", false, "string",
+       "When the image was taken: ISO 8601 UTC or epoch milliseconds"}};
   static const std::vector<RouteSpec> kRoutes = {
       {"predict", "post", "/v1/predict", "/v1/predict",
-       "Classify one image (raw PNG or JPEG bytes as the body): label, calibrated confidence, decision "
+       "Classify one image (raw PNG or JPEG bytes as the body): label, calibrated confidence, "
+       "decision "
        "(auto or review) with reasons, quality, and the capture id when it was kept",
        kSiteCamera, "application/octet-stream"},
       {"predict_batch", "post", "/v1/predict/batch", "/v1/predict/batch",
-       "Classify several images sent as multipart/form-data parts; one result or error per part, each naming "
+       "Classify several images sent as multipart/form-data parts; one result or error per part, "
+       "each naming "
        "its part (file name, else field name), ordered by field name",
        kSiteCamera, "multipart/form-data"},
-      {"captures_list", "get", "/v1/captures", "/v1/captures",
+      {"captures_list",
+       "get",
+       "/v1/captures",
+       "/v1/captures",
        "Captures in increasing id order, filtered; page with after=<last id>",
        {{"site", "query", false, "string", "Only this site"},
         {"camera", "query", false, "string", "Only this camera"},
@@ -57,19 +63,47 @@ const std::vector<RouteSpec>& RouteSpecs() {
         {"until", "query", false, "string", "Taken before (ISO 8601 or epoch ms)"},
         {"after", "query", false, "integer", "Ids greater than this"},
         {"limit", "query", false, "integer", "At most this many (1-1000, default 100)"}}},
-      {"capture_get", "get", "/v1/captures/{id}", R"(/v1/captures/(\d+))", "One capture's metadata",
+      {"capture_get",
+       "get",
+       "/v1/captures/{id}",
+       R"(/v1/captures/(\d+))",
+       "One capture's metadata",
        {{"id", "path", true, "integer", "Capture id"}}},
-      {"capture_image", "get", "/v1/captures/{id}/image", R"(/v1/captures/(\d+)/image)",
-       "One capture's image, as received", {{"id", "path", true, "integer", "Capture id"}}, nullptr,
+      {"capture_image",
+       "get",
+       "/v1/captures/{id}/image",
+       R"(/v1/captures/(\d+)/image)",
+       "One capture's image, as received",
+       {{"id", "path", true, "integer", "Capture id"}},
+       nullptr,
        "image/*"},
-      {"baseline_put", "put", "/v1/sites/{site}/baseline", R"(/v1/sites/([^/]+)/baseline)",
+      {"baseline_put",
+       "put",
+       "/v1/sites/{site}/baseline",
+       R"(/v1/sites/([^/]+)/baseline)",
        "Set a site's quality baseline (the JSON written by steadyeye quality baseline)",
-       {{"site", "path", true, "string", "Site name"}}, "application/json"},
-      {"baseline_get", "get", "/v1/sites/{site}/baseline", R"(/v1/sites/([^/]+)/baseline)",
-       "A site's own quality baseline", {{"site", "path", true, "string", "Site name"}}},
+       {{"site", "path", true, "string", "Site name"}},
+       "application/json"},
+      {"baseline_get",
+       "get",
+       "/v1/sites/{site}/baseline",
+       R"(/v1/sites/([^/]+)/baseline)",
+       "A site's own quality baseline",
+       {{"site", "path", true, "string", "Site name"}}},
       {"healthz", "get", "/healthz", "/healthz", "Liveness: the process answers", {}},
-      {"readyz", "get", "/readyz", "/readyz", "Readiness: 200 while predictions are accepted, 503 otherwise", {}},
-      {"metrics", "get", "/metrics", "/metrics", "Prometheus metrics (text format 0.0.4)", {}, nullptr,
+      {"readyz",
+       "get",
+       "/readyz",
+       "/readyz",
+       "Readiness: 200 while predictions are accepted, 503 otherwise",
+       {}},
+      {"metrics",
+       "get",
+       "/metrics",
+       "/metrics",
+       "Prometheus metrics (text format 0.0.4)",
+       {},
+       nullptr,
        "text/plain"},
       {"openapi", "get", "/openapi.json", "/openapi.json", "This document", {}},
   };
@@ -103,7 +137,8 @@ void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
 void SendError(httplib::Response& res, const Status& st) {
   const int status = HttpStatusFor(st.code());
   if (status == 429) res.set_header("Retry-After", "1");
-  SendJson(res, status, {{"error", {{"code", StatusCodeName(st.code())}, {"message", st.message()}}}});
+  SendJson(res, status,
+           {{"error", {{"code", StatusCodeName(st.code())}, {"message", st.message()}}}});
 }
 
 std::optional<std::string> Query(const httplib::Request& req, const char* name) {
@@ -118,14 +153,16 @@ StatusOr<int64_t> ParseInteger(const std::string& text, const char* what) {
     if (used == text.size()) return int64_t(v);
   } catch (const std::exception&) {
   }
-  return InvalidArgumentError(std::string(what) + " must be an integer, got '" + text.substr(0, 40) + "'");
+  return InvalidArgumentError(std::string(what) + " must be an integer, got '" +
+                              text.substr(0, 40) + "'");
 }
 
 // site, camera and ts of a predict request.
 StatusOr<PredictRequest> RequestMetadata(const httplib::Request& req) {
   PredictRequest r;
   const auto site = Query(req, "site");
-  if (!site) return InvalidArgumentError("the query parameter 'site' is required (e.g. ?site=plant-a)");
+  if (!site)
+    return InvalidArgumentError("the query parameter 'site' is required (e.g. ?site=plant-a)");
   r.site = *site;
   r.camera = Query(req, "camera").value_or("default");
   if (const auto ts = Query(req, "ts")) {
@@ -151,25 +188,33 @@ nlohmann::json HttpServer::OpenApi() {
                         {"description", p.description},
                         {"schema", {{"type", p.type}}}});
     }
-    nlohmann::json op = {{"operationId", r.id},
-                         {"summary", r.summary},
-                         {"parameters", params},
-                         {"responses",
-                          {{"200", {{"description", "OK"}, {"content", {{r.produces, nlohmann::json::object()}}}}},
-                           {"default", {{"description", "Error: {\"error\": {\"code\", \"message\"}}"}}}}}};
+    nlohmann::json op = {
+        {"operationId", r.id},
+        {"summary", r.summary},
+        {"parameters", params},
+        {"responses",
+         {{"200", {{"description", "OK"}, {"content", {{r.produces, nlohmann::json::object()}}}}},
+          {"default", {{"description", "Error: {\"error\": {\"code\", \"message\"}}"}}}}}};
     if (r.body != nullptr) {
       op["requestBody"] = {{"required", true}, {"content", {{r.body, nlohmann::json::object()}}}};
     }
     paths[r.path][r.method] = op;
   }
-  return {{"openapi", "3.0.3"},
-          {"info", {{"title", "steadyeye"}, {"version", "1"},
-                    {"description", "Calibrated, risk-controlled image decisions with production capture"}}},
-          {"paths", paths}};
+  return {
+      {"openapi", "3.0.3"},
+      {"info",
+       {{"title", "steadyeye"},
+        {"version", "1"},
+        {"description", "Calibrated, risk-controlled image decisions with production capture"}}},
+      {"paths", paths}};
 }
 
-HttpServer::HttpServer(Predictor& predictor, CaptureStore& store, ServerMetrics& metrics, HttpOptions options)
-    : predictor_(predictor), store_(store), metrics_(metrics), options_(std::move(options)),
+HttpServer::HttpServer(Predictor& predictor, CaptureStore& store, ServerMetrics& metrics,
+                       HttpOptions options)
+    : predictor_(predictor),
+      store_(store),
+      metrics_(metrics),
+      options_(std::move(options)),
       server_(std::make_unique<httplib::Server>()) {
   const int threads = std::max(1, options_.http_threads);
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
@@ -195,8 +240,8 @@ Status HttpServer::Bind() {
     port_ = server_->bind_to_port(options_.host, options_.port) ? options_.port : -1;
   }
   if (port_ <= 0) {
-    return UnavailableError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-                            " (address in use or not available)");
+    return UnavailableError("cannot listen on " + options_.host + ":" +
+                            std::to_string(options_.port) + " (address in use or not available)");
   }
   // Debian's cpp-httplib is built with a listen backlog of 5: a burst of more simultaneous
   // connections than that overflows the kernel's accept queue and stalls clients. Listening again
@@ -240,10 +285,11 @@ void HttpServer::Routes() {
     auto results = predictor_.PredictMany(requests);
     nlohmann::json out = nlohmann::json::array();
     for (size_t i = 0; i < results.size(); ++i) {
-      nlohmann::json item = results[i].ok() ? results[i]->ToJson()
-                                            : nlohmann::json{{"error",
-                                                              {{"code", StatusCodeName(results[i].status().code())},
-                                                               {"message", results[i].status().message()}}}};
+      nlohmann::json item =
+          results[i].ok() ? results[i]->ToJson()
+                          : nlohmann::json{{"error",
+                                            {{"code", StatusCodeName(results[i].status().code())},
+                                             {"message", results[i].status().message()}}}};
       item["part"] = names[i];
       out.push_back(std::move(item));
     }
@@ -269,7 +315,8 @@ void HttpServer::Routes() {
     if (auto text = Query(req, "limit")) {
       auto v = ParseInteger(*text, "limit");
       if (!v.ok()) return SendError(res, v.status());
-      if (*v < 1 || *v > 1000) return SendError(res, InvalidArgumentError("limit must be in 1..1000"));
+      if (*v < 1 || *v > 1000)
+        return SendError(res, InvalidArgumentError("limit must be in 1..1000"));
       q.limit = size_t(*v);
     }
     auto list = store_.List(q);
@@ -294,12 +341,14 @@ void HttpServer::Routes() {
     if (!c.ok()) return SendError(res, c.status());
     auto bytes = store_.GetImage(*id);
     if (!bytes.ok()) return SendError(res, bytes.status());
-    res.set_content(std::string(bytes->begin(), bytes->end()), c->image_format == "png" ? "image/png" : "image/jpeg");
+    res.set_content(std::string(bytes->begin(), bytes->end()),
+                    c->image_format == "png" ? "image/png" : "image/jpeg");
   };
   handlers["baseline_put"] = [this](const httplib::Request& req, httplib::Response& res) {
     const std::string site = req.matches[1];
     const auto json = nlohmann::json::parse(req.body, nullptr, false);
-    if (json.is_discarded()) return SendError(res, InvalidArgumentError("the body is not valid JSON"));
+    if (json.is_discarded())
+      return SendError(res, InvalidArgumentError("the body is not valid JSON"));
     auto baseline = QualityBaseline::FromJson(json);
     if (!baseline.ok()) return SendError(res, baseline.status());
     if (Status st = ValidateSiteName(site, "site"); !st.ok()) return SendError(res, st);
@@ -309,8 +358,11 @@ void HttpServer::Routes() {
       if (!st.ok()) return SendError(res, st);
     }
     const size_t n = baseline->n;
-    if (Status st = predictor_.SetSiteBaseline(site, std::move(*baseline)); !st.ok()) return SendError(res, st);
-    SendJson(res, 200, {{"site", site}, {"reference_images", n}, {"persisted", !options_.baselines_dir.empty()}});
+    if (Status st = predictor_.SetSiteBaseline(site, std::move(*baseline)); !st.ok())
+      return SendError(res, st);
+    SendJson(
+        res, 200,
+        {{"site", site}, {"reference_images", n}, {"persisted", !options_.baselines_dir.empty()}});
   };
   handlers["baseline_get"] = [this](const httplib::Request& req, httplib::Response& res) {
     auto b = predictor_.SiteBaseline(req.matches[1]);
@@ -322,20 +374,26 @@ void HttpServer::Routes() {
   };
   handlers["readyz"] = [this](const httplib::Request&, httplib::Response& res) {
     SendJson(res, ready_ ? 200 : 503,
-             {{"ready", ready_.load()}, {"model_version", predictor_.model().card().id},
+             {{"ready", ready_.load()},
+              {"model_version", predictor_.model().card().id},
               {"queue_depth", predictor_.queue_depth()}});
   };
   handlers["metrics"] = [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.Render(predictor_.queue_depth(), predictor_.captures_pending(), ready_),
-                    "text/plain; version=0.0.4");
+    res.set_content(
+        metrics_.Render(predictor_.queue_depth(), predictor_.captures_pending(), ready_),
+        "text/plain; version=0.0.4");
   };
-  handlers["openapi"] = [](const httplib::Request&, httplib::Response& res) { SendJson(res, 200, OpenApi()); };
+  handlers["openapi"] = [](const httplib::Request&, httplib::Response& res) {
+    SendJson(res, 200, OpenApi());
+  };
 
   for (const auto& spec : RouteSpecs()) {
     auto it = handlers.find(spec.id);
-    if (it == handlers.end()) std::abort();  // a route declared without a handler: a bug caught at start
+    if (it == handlers.end())
+      std::abort();  // a route declared without a handler: a bug caught at start
     const std::string route = spec.path;
-    Handler wrapped = [this, route, handler = it->second](const httplib::Request& req, httplib::Response& res) {
+    Handler wrapped = [this, route, handler = it->second](const httplib::Request& req,
+                                                          httplib::Response& res) {
       if (!ready_ && route != "/healthz" && route != "/readyz" && route != "/metrics") {
         SendError(res, UnavailableError("the server is shutting down"));
       } else {
@@ -351,11 +409,14 @@ void HttpServer::Routes() {
   // httplib answers unknown routes and oversized bodies itself; give those a JSON body too.
   server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    const std::string message = res.status == 413 ? "the request body is larger than the server accepts"
+    const std::string message = res.status == 413
+                                    ? "the request body is larger than the server accepts"
                                 : res.status == 404 ? "no route " + req.method + " " + req.path
                                                     : "HTTP error " + std::to_string(res.status);
-    res.set_content(nlohmann::json{{"error", {{"code", res.status == 404 ? "NOT_FOUND" : "INVALID_ARGUMENT"},
-                                              {"message", message}}}}.dump(),
+    res.set_content(nlohmann::json{{"error",
+                                    {{"code", res.status == 404 ? "NOT_FOUND" : "INVALID_ARGUMENT"},
+                                     {"message", message}}}}
+                        .dump(),
                     "application/json");
   });
 }

@@ -17,7 +17,8 @@ std::string EscapeLabelValue(const std::string& value) {
   return out;
 }
 
-Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
 
 void Histogram::Observe(double value) {
   size_t i = 0;
@@ -34,7 +35,8 @@ std::string Histogram::Render(const std::string& name) const {
     cumulative += counts_[i];
     out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, bounds_[i], cumulative);
   }
-  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, count_, name, sum_, name, count_);
+  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, count_, name,
+                     sum_, name, count_);
   return out;
 }
 
@@ -71,35 +73,43 @@ void ServerMetrics::ObserveBatch(size_t size) {
 std::string ServerMetrics::Render(size_t queue_depth, size_t captures_pending, bool ready) const {
   std::lock_guard lock(mu_);
   std::string out;
-  out += "# HELP steadyeye_http_requests_total HTTP requests by route and status code.\n"
-         "# TYPE steadyeye_http_requests_total counter\n";
+  out +=
+      "# HELP steadyeye_http_requests_total HTTP requests by route and status code.\n"
+      "# TYPE steadyeye_http_requests_total counter\n";
   for (const auto& [key, n] : http_) {
-    out += fmt::format("steadyeye_http_requests_total{{route=\"{}\",code=\"{}\"}} {}\n", EscapeLabelValue(key.first),
-                       key.second, n);
+    out += fmt::format("steadyeye_http_requests_total{{route=\"{}\",code=\"{}\"}} {}\n",
+                       EscapeLabelValue(key.first), key.second, n);
   }
-  out += "# HELP steadyeye_predictions_total Images decided, by site and decision (auto or review).\n"
-         "# TYPE steadyeye_predictions_total counter\n";
+  out +=
+      "# HELP steadyeye_predictions_total Images decided, by site and decision (auto or review).\n"
+      "# TYPE steadyeye_predictions_total counter\n";
   for (const auto& [key, n] : decisions_) {
     out += fmt::format("steadyeye_predictions_total{{site=\"{}\",decision=\"{}\"}} {}\n",
                        EscapeLabelValue(key.first), EscapeLabelValue(key.second), n);
   }
-  out += "# HELP steadyeye_captures_total Captures stored, by why they were kept.\n"
-         "# TYPE steadyeye_captures_total counter\n";
+  out +=
+      "# HELP steadyeye_captures_total Captures stored, by why they were kept.\n"
+      "# TYPE steadyeye_captures_total counter\n";
   for (const auto& [why, n] : captures_) {
-    out += fmt::format("steadyeye_captures_total{{kept_because=\"{}\"}} {}\n", EscapeLabelValue(why), n);
+    out += fmt::format("steadyeye_captures_total{{kept_because=\"{}\"}} {}\n",
+                       EscapeLabelValue(why), n);
   }
-  out += "# HELP steadyeye_predict_latency_seconds Predict requests from receipt to response.\n"
-         "# TYPE steadyeye_predict_latency_seconds histogram\n" +
-         latency_.Render("steadyeye_predict_latency_seconds");
-  out += "# HELP steadyeye_batch_size Images per model call (dynamic micro-batching).\n"
-         "# TYPE steadyeye_batch_size histogram\n" +
-         batch_.Render("steadyeye_batch_size");
+  out +=
+      "# HELP steadyeye_predict_latency_seconds Predict requests from receipt to response.\n"
+      "# TYPE steadyeye_predict_latency_seconds histogram\n" +
+      latency_.Render("steadyeye_predict_latency_seconds");
+  out +=
+      "# HELP steadyeye_batch_size Images per model call (dynamic micro-batching).\n"
+      "# TYPE steadyeye_batch_size histogram\n" +
+      batch_.Render("steadyeye_batch_size");
   out += fmt::format(
-      "# HELP steadyeye_queue_depth Images waiting for the model.\n# TYPE steadyeye_queue_depth gauge\n"
+      "# HELP steadyeye_queue_depth Images waiting for the model.\n# TYPE steadyeye_queue_depth "
+      "gauge\n"
       "steadyeye_queue_depth {}\n"
       "# HELP steadyeye_captures_pending Captures waiting for their commit.\n"
       "# TYPE steadyeye_captures_pending gauge\nsteadyeye_captures_pending {}\n"
-      "# HELP steadyeye_ready Whether the server accepts predictions.\n# TYPE steadyeye_ready gauge\n"
+      "# HELP steadyeye_ready Whether the server accepts predictions.\n# TYPE steadyeye_ready "
+      "gauge\n"
       "steadyeye_ready {}\n"
       "# HELP steadyeye_model_info The model being served.\n# TYPE steadyeye_model_info gauge\n"
       "steadyeye_model_info{{version=\"{}\"}} 1\n",

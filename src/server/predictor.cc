@@ -15,10 +15,12 @@ namespace {
 constexpr size_t kTopK = 3;
 
 // One model call for a batch of normalised images; one row of logits per image.
-std::vector<StatusOr<std::vector<float>>> RunModel(const Classifier& model, std::vector<std::vector<float>>& images) {
+std::vector<StatusOr<std::vector<float>>> RunModel(const Classifier& model,
+                                                   std::vector<std::vector<float>>& images) {
   const size_t per = model.card().input.values_per_image(), k = model.num_classes();
   std::vector<float> inputs(images.size() * per);
-  for (size_t i = 0; i < images.size(); ++i) std::copy(images[i].begin(), images[i].end(), inputs.begin() + i * per);
+  for (size_t i = 0; i < images.size(); ++i)
+    std::copy(images[i].begin(), images[i].end(), inputs.begin() + i * per);
   auto logits = model.Logits(inputs, images.size());
   std::vector<StatusOr<std::vector<float>>> out;
   for (size_t i = 0; i < images.size(); ++i) {
@@ -32,7 +34,8 @@ std::vector<StatusOr<std::vector<float>>> RunModel(const Classifier& model, std:
 }
 
 // One transaction for every capture waiting; their ids, or the commit's error for each.
-std::vector<StatusOr<int64_t>> CommitCaptures(CaptureStore& store, std::vector<NewCapture>& captures) {
+std::vector<StatusOr<int64_t>> CommitCaptures(CaptureStore& store,
+                                              std::vector<NewCapture>& captures) {
   const Status st = store.Insert(captures);
   std::vector<StatusOr<int64_t>> out;
   for (const auto& c : captures) {
@@ -46,7 +49,9 @@ std::vector<StatusOr<int64_t>> CommitCaptures(CaptureStore& store, std::vector<N
 }
 
 std::string ImageFormat(std::span<const uint8_t> bytes) {
-  if (bytes.size() >= 8 && bytes[0] == 0x89 && bytes[1] == 'P' && bytes[2] == 'N' && bytes[3] == 'G') return "png";
+  if (bytes.size() >= 8 && bytes[0] == 0x89 && bytes[1] == 'P' && bytes[2] == 'N' &&
+      bytes[3] == 'G')
+    return "png";
   if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) return "jpeg";
   return "";
 }
@@ -71,9 +76,13 @@ nlohmann::json PredictResult::ToJson() const {
 }
 
 Status ValidateSiteName(const std::string& name, const char* what) {
-  const bool ok = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-                  }) && name != "." && name != "..";
+  const bool ok = !name.empty() && name.size() <= 64 &&
+                  std::all_of(name.begin(), name.end(),
+                              [](char c) {
+                                return std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+                                       c == '_' || c == '-';
+                              }) &&
+                  name != "." && name != "..";
   if (!ok) {
     return InvalidArgumentError(std::string(what) + " '" + name.substr(0, 80) +
                                 "' must be 1-64 characters of letters, digits, '.', '_' or '-'");
@@ -93,13 +102,17 @@ Predictor::Predictor(std::unique_ptr<Classifier> model, CaptureStore& store, Ser
   CaptureStore* s = &store;
   writer_ = std::make_unique<MicroBatcher<NewCapture, int64_t>>(
       [s](std::vector<NewCapture>& captures) { return CommitCaptures(*s, captures); },
-      MicroBatchOptions{.max_batch = 512, .max_delay_us = 0, .max_queue = 1u << 20, .thread_name = "seye-commit"});
+      MicroBatchOptions{.max_batch = 512,
+                        .max_delay_us = 0,
+                        .max_queue = 1u << 20,
+                        .thread_name = "seye-commit"});
 }
 
 Predictor::~Predictor() = default;
 
-StatusOr<std::unique_ptr<Predictor>> Predictor::Create(std::unique_ptr<Classifier> model, CaptureStore& store,
-                                                       ServerMetrics& metrics, const PredictorOptions& options) {
+StatusOr<std::unique_ptr<Predictor>> Predictor::Create(std::unique_ptr<Classifier> model,
+                                                       CaptureStore& store, ServerMetrics& metrics,
+                                                       const PredictorOptions& options) {
   if (!(options.audit_rate >= 0 && options.audit_rate <= 1)) {
     return InvalidArgumentError("the audit rate must be in [0, 1]");
   }
@@ -114,10 +127,12 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Create(std::unique_ptr<Classifie
   return p;
 }
 
-std::pair<std::shared_ptr<const QualityBaseline>, std::string> Predictor::BaselineFor(const std::string& site) const {
+std::pair<std::shared_ptr<const QualityBaseline>, std::string> Predictor::BaselineFor(
+    const std::string& site) const {
   {
     std::lock_guard lock(baselines_mu_);
-    if (auto it = site_baselines_.find(site); it != site_baselines_.end()) return {it->second, "site"};
+    if (auto it = site_baselines_.find(site); it != site_baselines_.end())
+      return {it->second, "site"};
   }
   return {model_baseline_, model_baseline_ ? "model" : "none"};
 }
@@ -164,7 +179,8 @@ Status Predictor::Prepare(const PredictRequest& request, Job& job) {
   r.reasons.clear();
   for (const auto& flag : quality.flags) {
     const std::string reason = "quality:" + flag.reason;
-    if (std::find(r.reasons.begin(), r.reasons.end(), reason) == r.reasons.end()) r.reasons.push_back(reason);
+    if (std::find(r.reasons.begin(), r.reasons.end(), reason) == r.reasons.end())
+      r.reasons.push_back(reason);
   }
   job.quality_pass = quality.pass();
   job.width = image.width;
@@ -186,7 +202,8 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
   r.label = order[0];
   r.label_name = names[order[0]];
   r.confidence = probs[order[0]];
-  for (size_t i = 0; i < std::min(kTopK, k); ++i) r.top.emplace_back(names[order[i]], probs[order[i]]);
+  for (size_t i = 0; i < std::min(kTopK, k); ++i)
+    r.top.emplace_back(names[order[i]], probs[order[i]]);
   const auto& card = model_->card();
   if (!card.calibration) {
     r.reasons.push_back("not_calibrated");
@@ -241,7 +258,9 @@ Status Predictor::Complete(const PredictRequest& request, Job& job) {
     metrics_.CountCapture(*r.kept_because);
   }
   metrics_.CountDecision(request.site, r.decision);
-  r.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - job.start).count();
+  r.latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - job.start)
+          .count();
   metrics_.ObserveLatency(r.latency_ms / 1000);
   return Status::Ok();
 }
@@ -251,7 +270,8 @@ StatusOr<PredictResult> Predictor::Predict(const PredictRequest& request) {
   return std::move(results[0]);
 }
 
-std::vector<StatusOr<PredictResult>> Predictor::PredictMany(std::span<const PredictRequest> requests) {
+std::vector<StatusOr<PredictResult>> Predictor::PredictMany(
+    std::span<const PredictRequest> requests) {
   // Stage by stage over all images, so that a multi-image request fills one model batch and one
   // commit instead of waiting for each image in turn.
   std::vector<Job> jobs(requests.size());
@@ -282,7 +302,8 @@ Status Predictor::SetSiteBaseline(const std::string& site, QualityBaseline basel
 
 StatusOr<size_t> Predictor::LoadSiteBaselines(const std::filesystem::path& dir) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return NotFoundError("no baseline folder " + dir.string());
+  if (!std::filesystem::is_directory(dir, ec))
+    return NotFoundError("no baseline folder " + dir.string());
   size_t loaded = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     if (entry.path().extension() != ".json") continue;
@@ -297,7 +318,8 @@ StatusOr<size_t> Predictor::LoadSiteBaselines(const std::filesystem::path& dir) 
 StatusOr<QualityBaseline> Predictor::SiteBaseline(const std::string& site) const {
   std::lock_guard lock(baselines_mu_);
   auto it = site_baselines_.find(site);
-  if (it == site_baselines_.end()) return NotFoundError("site '" + site + "' has no quality baseline of its own");
+  if (it == site_baselines_.end())
+    return NotFoundError("site '" + site + "' has no quality baseline of its own");
   return *it->second;
 }
 

@@ -32,12 +32,18 @@ nlohmann::json Capture::ToJson() const {
       {"kept_because", KeptBecauseName(kept_because)},
       {"inclusion_probability", inclusion_probability},
       {"quality", quality},
-      {"image", {{"sha256", image_sha256}, {"bytes", image_bytes}, {"format", image_format},
-                 {"width", width}, {"height", height}}},
+      {"image",
+       {{"sha256", image_sha256},
+        {"bytes", image_bytes},
+        {"format", image_format},
+        {"width", width},
+        {"height", height}}},
       {"review", nullptr},
   };
   if (reviewed_label) {
-    j["review"] = {{"label", *reviewed_label}, {"time", FormatUnixMillis(reviewed_ms)}, {"reviewer", reviewer}};
+    j["review"] = {{"label", *reviewed_label},
+                   {"time", FormatUnixMillis(reviewed_ms)},
+                   {"reviewer", reviewer}};
   }
   return j;
 }

@@ -70,16 +70,19 @@ void Statement::Reset() {
 
 std::string Statement::Text(int column) const {
   const auto* p = sqlite3_column_text(stmt_, column);
-  return p != nullptr ? std::string(reinterpret_cast<const char*>(p), size_t(sqlite3_column_bytes(stmt_, column)))
+  return p != nullptr ? std::string(reinterpret_cast<const char*>(p),
+                                    size_t(sqlite3_column_bytes(stmt_, column)))
                       : std::string();
 }
 
 Database::~Database() { sqlite3_close_v2(db_); }
 
-StatusOr<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& path, bool read_only) {
+StatusOr<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& path,
+                                                   bool read_only) {
   sqlite3* db = nullptr;
-  const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX;
+  const int flags =
+      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     Status st = SqliteError(db, rc, "cannot open " + path.string());
@@ -101,7 +104,8 @@ Status Database::Exec(const std::string& sql) {
 
 StatusOr<Statement> Database::Prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v3(db_, sql.data(), int(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), int(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                    &stmt, nullptr);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, "sqlite prepare");
   return Statement(db_, stmt);
 }

@@ -24,7 +24,8 @@ class Statement {
  public:
   Statement() = default;
   Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement(Statement&& other) noexcept
+      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
   Statement& operator=(Statement&& other) noexcept;
   ~Statement();
 
@@ -58,7 +59,8 @@ class Statement {
 class Database {
  public:
   ~Database();
-  static StatusOr<std::unique_ptr<Database>> Open(const std::filesystem::path& path, bool read_only);
+  static StatusOr<std::unique_ptr<Database>> Open(const std::filesystem::path& path,
+                                                  bool read_only);
   Status Exec(const std::string& sql);
   StatusOr<Statement> Prepare(std::string_view sql);
   int64_t Changes() const { return sqlite3_changes64(db_); }

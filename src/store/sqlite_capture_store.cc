@@ -1,7 +1,7 @@
 // The embedded capture store: SQLite (WAL) for metadata, content-addressed files for images.
-#include <algorithm>
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -121,7 +121,8 @@ Status InTransaction(Database& db, Body&& body) {
 
 class SqliteCaptureStore final : public CaptureStore {
  public:
-  SqliteCaptureStore(fs::path dir, StoreOptions options) : dir_(std::move(dir)), options_(options) {}
+  SqliteCaptureStore(fs::path dir, StoreOptions options)
+      : dir_(std::move(dir)), options_(options) {}
 
   ~SqliteCaptureStore() override {
     if (checkpointer_.joinable()) {
@@ -137,7 +138,9 @@ class SqliteCaptureStore final : public CaptureStore {
   Status Open() {
     std::error_code ec;
     fs::create_directories(dir_ / "images", ec);
-    if (ec) return FailedPreconditionError("cannot create store folder " + dir_.string() + ": " + ec.message());
+    if (ec)
+      return FailedPreconditionError("cannot create store folder " + dir_.string() + ": " +
+                                     ec.message());
     SEYE_ASSIGN_OR_RETURN(writer_, Database::Open(dir_ / "captures.db", false));
     SEYE_RETURN_IF_ERROR(CheckSchema(*writer_).WithContext("opening store " + dir_.string()));
     // Commits append to the WAL; copying it back into the database (a checkpoint, which fsyncs)
@@ -151,14 +154,17 @@ class SqliteCaptureStore final : public CaptureStore {
     SEYE_RETURN_IF_ERROR(writer_->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)));
     SEYE_ASSIGN_OR_RETURN(reader_, Database::Open(dir_ / "captures.db", false));
     SEYE_RETURN_IF_ERROR(reader_->Exec("PRAGMA cache_size=-16384"));
-    SEYE_ASSIGN_OR_RETURN(insert_capture_, writer_->Prepare(
-        "INSERT INTO captures (time_ms, received_ms, site, camera, model_version, label, label_name, "
-        "confidence, probabilities, decision, reasons, kept_because, inclusion_probability, quality, "
-        "image_sha256, image_bytes, image_format, width, height) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
-    SEYE_ASSIGN_OR_RETURN(add_image_ref_, writer_->Prepare(
-        "INSERT INTO images (sha256, bytes, refs) VALUES (?, ?, 1) "
-        "ON CONFLICT(sha256) DO UPDATE SET refs = refs + 1"));
+    SEYE_ASSIGN_OR_RETURN(
+        insert_capture_, writer_->Prepare("INSERT INTO captures (time_ms, received_ms, site, "
+                                          "camera, model_version, label, label_name, "
+                                          "confidence, probabilities, decision, reasons, "
+                                          "kept_because, inclusion_probability, quality, "
+                                          "image_sha256, image_bytes, image_format, width, height) "
+                                          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    SEYE_ASSIGN_OR_RETURN(
+        add_image_ref_,
+        writer_->Prepare("INSERT INTO images (sha256, bytes, refs) VALUES (?, ?, 1) "
+                         "ON CONFLICT(sha256) DO UPDATE SET refs = refs + 1"));
     SEYE_ASSIGN_OR_RETURN(get_capture_, reader_->Prepare(std::string("SELECT ") + kCaptureColumns +
                                                          " FROM captures WHERE id = ?"));
     SEYE_ASSIGN_OR_RETURN(auto checkpoints, Database::Open(dir_ / "captures.db", false));
@@ -174,17 +180,31 @@ class SqliteCaptureStore final : public CaptureStore {
     }
     std::lock_guard lock(write_mu_);
     // Image files go first: a row must never name a file that is not there. A crash after the
-    // files but before the commit leaves unreferenced files, which retention sweeps.
-    for (const auto& n : captures) SEYE_RETURN_IF_ERROR(WriteImage(n.capture.image_sha256, n.image));
+    // files but before the commit leaves unreferenced files: they cost disk space only (not swept
+    // yet).
+    for (const auto& n : captures)
+      SEYE_RETURN_IF_ERROR(WriteImage(n.capture.image_sha256, n.image));
     return InTransaction(*writer_, [&]() -> Status {
       for (auto& n : captures) {
         const Capture& c = n.capture;
-        insert_capture_.Bind(1, c.time_ms).Bind(2, c.received_ms).Bind(3, c.site).Bind(4, c.camera)
-            .Bind(5, c.model_version).Bind(6, int64_t(c.label)).Bind(7, c.label_name).Bind(8, c.confidence)
-            .Bind(9, nlohmann::json(c.probabilities).dump()).Bind(10, c.decision)
-            .Bind(11, nlohmann::json(c.reasons).dump()).Bind(12, int64_t(c.kept_because))
-            .Bind(13, c.inclusion_probability).Bind(14, c.quality.dump()).Bind(15, c.image_sha256)
-            .Bind(16, c.image_bytes).Bind(17, c.image_format).Bind(18, int64_t(c.width))
+        insert_capture_.Bind(1, c.time_ms)
+            .Bind(2, c.received_ms)
+            .Bind(3, c.site)
+            .Bind(4, c.camera)
+            .Bind(5, c.model_version)
+            .Bind(6, int64_t(c.label))
+            .Bind(7, c.label_name)
+            .Bind(8, c.confidence)
+            .Bind(9, nlohmann::json(c.probabilities).dump())
+            .Bind(10, c.decision)
+            .Bind(11, nlohmann::json(c.reasons).dump())
+            .Bind(12, int64_t(c.kept_because))
+            .Bind(13, c.inclusion_probability)
+            .Bind(14, c.quality.dump())
+            .Bind(15, c.image_sha256)
+            .Bind(16, c.image_bytes)
+            .Bind(17, c.image_format)
+            .Bind(18, int64_t(c.width))
             .Bind(19, int64_t(c.height));
         SEYE_RETURN_IF_ERROR(insert_capture_.Run());
         n.capture.id = sqlite3_last_insert_rowid(writer_->handle());
@@ -216,7 +236,8 @@ class SqliteCaptureStore final : public CaptureStore {
     SEYE_ASSIGN_OR_RETURN(const Capture c, Get(id));
     auto bytes = ReadFileBytes(ImagePath(c.image_sha256));
     if (!bytes.ok() && bytes.status().code() == StatusCode::kNotFound) {
-      return DataLossError("the image of capture " + std::to_string(id) + " is missing from the store");
+      return DataLossError("the image of capture " + std::to_string(id) +
+                           " is missing from the store");
     }
     return bytes;
   }
@@ -228,7 +249,8 @@ class SqliteCaptureStore final : public CaptureStore {
     if (q.decision) sql += " AND decision = ?4";
     if (q.since_ms) sql += " AND time_ms >= ?5";
     if (q.until_ms) sql += " AND time_ms < ?6";
-    if (q.reviewed) sql += *q.reviewed ? " AND reviewed_label IS NOT NULL" : " AND reviewed_label IS NULL";
+    if (q.reviewed)
+      sql += *q.reviewed ? " AND reviewed_label IS NOT NULL" : " AND reviewed_label IS NULL";
     sql += " ORDER BY id LIMIT ?7";
     std::lock_guard lock(read_mu_);
     SEYE_ASSIGN_OR_RETURN(Statement s, reader_->Prepare(sql));
@@ -247,11 +269,14 @@ class SqliteCaptureStore final : public CaptureStore {
     return out;
   }
 
-  Status SetReviewedLabel(int64_t id, const std::string& label, const std::string& reviewer) override {
+  Status SetReviewedLabel(int64_t id, const std::string& label,
+                          const std::string& reviewer) override {
     if (label.empty()) return InvalidArgumentError("a review label must not be empty");
     std::lock_guard lock(write_mu_);
-    SEYE_ASSIGN_OR_RETURN(Statement s, writer_->Prepare(
-        "UPDATE captures SET reviewed_label = ?, reviewed_ms = ?, reviewer = ? WHERE id = ?"));
+    SEYE_ASSIGN_OR_RETURN(
+        Statement s,
+        writer_->Prepare(
+            "UPDATE captures SET reviewed_label = ?, reviewed_ms = ?, reviewer = ? WHERE id = ?"));
     s.Bind(1, label).Bind(2, UnixMillisNow()).Bind(3, reviewer).Bind(4, id);
     SEYE_RETURN_IF_ERROR(s.Run());
     if (writer_->Changes() == 0) return NotFoundError("no capture with id " + std::to_string(id));
@@ -263,7 +288,8 @@ class SqliteCaptureStore final : public CaptureStore {
     std::lock_guard lock(write_mu_);
     if (policy.max_age_ms) {
       const std::string old = "time_ms < " + std::to_string(now_ms - *policy.max_age_ms);
-      SEYE_RETURN_IF_ERROR(RemoveWhere(old + " AND reviewed_label IS NULL", "id", std::nullopt, report));
+      SEYE_RETURN_IF_ERROR(
+          RemoveWhere(old + " AND reviewed_label IS NULL", "id", std::nullopt, report));
     }
     if (policy.max_image_bytes) {
       SEYE_ASSIGN_OR_RETURN(const int64_t bytes, ImageBytesOnDisk());
@@ -278,10 +304,11 @@ class SqliteCaptureStore final : public CaptureStore {
 
   StatusOr<StoreStats> Stats() const override {
     std::lock_guard lock(read_mu_);
-    SEYE_ASSIGN_OR_RETURN(Statement s, reader_->Prepare(
-        "SELECT (SELECT COUNT(*) FROM captures), (SELECT COUNT(*) FROM images), "
-        "(SELECT COALESCE(SUM(bytes), 0) FROM images), "
-        "(SELECT COUNT(*) FROM captures WHERE reviewed_label IS NOT NULL)"));
+    SEYE_ASSIGN_OR_RETURN(
+        Statement s,
+        reader_->Prepare("SELECT (SELECT COUNT(*) FROM captures), (SELECT COUNT(*) FROM images), "
+                         "(SELECT COALESCE(SUM(bytes), 0) FROM images), "
+                         "(SELECT COUNT(*) FROM captures WHERE reviewed_label IS NOT NULL)"));
     SEYE_ASSIGN_OR_RETURN(const bool row, s.Step());
     if (!row) return InternalError("store statistics returned no row");
     return StoreStats{s.Int(0), s.Int(1), s.Int(2), s.Int(3)};
@@ -300,7 +327,9 @@ class SqliteCaptureStore final : public CaptureStore {
     return Status::Ok();
   }
 
-  fs::path ImagePath(const std::string& sha) const { return dir_ / "images" / sha.substr(0, 2) / sha; }
+  fs::path ImagePath(const std::string& sha) const {
+    return dir_ / "images" / sha.substr(0, 2) / sha;
+  }
 
   Status WriteImage(const std::string& sha, std::span<const uint8_t> bytes) {
     const fs::path path = ImagePath(sha);
@@ -310,7 +339,8 @@ class SqliteCaptureStore final : public CaptureStore {
   }
 
   StatusOr<int64_t> ImageBytesOnDisk() {
-    SEYE_ASSIGN_OR_RETURN(Statement s, writer_->Prepare("SELECT COALESCE(SUM(bytes), 0) FROM images"));
+    SEYE_ASSIGN_OR_RETURN(Statement s,
+                          writer_->Prepare("SELECT COALESCE(SUM(bytes), 0) FROM images"));
     SEYE_ASSIGN_OR_RETURN(const bool row, s.Step());
     return row ? s.Int(0) : 0;
   }
@@ -319,11 +349,11 @@ class SqliteCaptureStore final : public CaptureStore {
   // more, until `bytes_to_free` image bytes are freed (all matching captures when nullopt).
   // Rows go first, in one transaction per chunk; files after the commit, so a crash leaves at
   // worst an unreferenced file, never a row without its image.
-  Status RemoveWhere(const std::string& where, const std::string& order, std::optional<int64_t> bytes_to_free,
-                     RetentionReport& report) {
+  Status RemoveWhere(const std::string& where, const std::string& order,
+                     std::optional<int64_t> bytes_to_free, RetentionReport& report) {
     constexpr int kChunk = 512;
-    const std::string select_sql = "SELECT id, image_sha256 FROM captures WHERE " + where + " ORDER BY " + order +
-                                   " LIMIT " + std::to_string(kChunk);
+    const std::string select_sql = "SELECT id, image_sha256 FROM captures WHERE " + where +
+                                   " ORDER BY " + order + " LIMIT " + std::to_string(kChunk);
     int64_t freed_bytes = 0;
     bool more = true;
     while (more && (!bytes_to_free || freed_bytes < *bytes_to_free)) {
@@ -339,9 +369,12 @@ class SqliteCaptureStore final : public CaptureStore {
         }
         more = victims.size() == size_t(kChunk);
         SEYE_ASSIGN_OR_RETURN(Statement del, writer_->Prepare("DELETE FROM captures WHERE id = ?"));
-        SEYE_ASSIGN_OR_RETURN(Statement unref, writer_->Prepare(
-            "UPDATE images SET refs = refs - 1 WHERE sha256 = ? RETURNING refs, bytes"));
-        SEYE_ASSIGN_OR_RETURN(Statement drop, writer_->Prepare("DELETE FROM images WHERE sha256 = ?"));
+        SEYE_ASSIGN_OR_RETURN(
+            Statement unref,
+            writer_->Prepare(
+                "UPDATE images SET refs = refs - 1 WHERE sha256 = ? RETURNING refs, bytes"));
+        SEYE_ASSIGN_OR_RETURN(Statement drop,
+                              writer_->Prepare("DELETE FROM images WHERE sha256 = ?"));
         for (const auto& [id, sha] : victims) {
           if (bytes_to_free && freed_bytes + bytes >= *bytes_to_free) {
             more = false;
@@ -379,7 +412,8 @@ class SqliteCaptureStore final : public CaptureStore {
     std::unique_lock lock(checkpoint_mu_);
     while (!stopping_) {
       checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500));
-      (void)db.Exec(stopping_ ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
+      (void)db.Exec(stopping_ ? "PRAGMA wal_checkpoint(TRUNCATE)"
+                              : "PRAGMA wal_checkpoint(PASSIVE)");
     }
   }
 
@@ -400,7 +434,8 @@ class SqliteCaptureStore final : public CaptureStore {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<CaptureStore>> OpenSqliteCaptureStore(const fs::path& dir, const StoreOptions& options) {
+StatusOr<std::unique_ptr<CaptureStore>> OpenSqliteCaptureStore(const fs::path& dir,
+                                                               const StoreOptions& options) {
   auto store = std::make_unique<SqliteCaptureStore>(dir, options);
   SEYE_RETURN_IF_ERROR(store->Open());
   return std::unique_ptr<CaptureStore>(std::move(store));

@@ -1,10 +1,10 @@
-#include "steadyeye/calib/calibration.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <random>
+
+#include "steadyeye/calib/calibration.h"
 
 namespace steadyeye {
 namespace {
@@ -88,7 +88,8 @@ TEST(CertifyThreshold, UncertifiableDataDecidesNothingAndBadInputIsRefused) {
   EXPECT_FALSE(c->certified);
   EXPECT_EQ(c->accepted, 0u);
   EXPECT_EQ(c->coverage, 0.0);
-  EXPECT_EQ(CertifyThreshold(confidence, correct, 0.0, 0.05).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CertifyThreshold(confidence, correct, 0.0, 0.05).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(CertifyThreshold(confidence, std::vector<uint8_t>(3), 0.01, 0.05).status().code(),
             StatusCode::kInvalidArgument);
   const auto json = c->ToJson();
@@ -110,7 +111,8 @@ SyntheticLogits OverconfidentLogits(size_t n, uint64_t seed) {
   s.labels.resize(n);
   for (size_t i = 0; i < n; ++i) {
     for (size_t j = 0; j < s.k; ++j) s.logits[i * s.k + j] = float(normal(rng));
-    const auto p = TemperedSoftmax(std::span<const float>(s.logits.data() + i * s.k, s.k), s.k, 2.0);
+    const auto p =
+        TemperedSoftmax(std::span<const float>(s.logits.data() + i * s.k, s.k), s.k, 2.0);
     std::discrete_distribution<int> draw(p.begin(), p.end());
     s.labels[i] = draw(rng);
   }
@@ -139,7 +141,8 @@ TEST(FitCalibration, FitsOnOneFifthCertifiesOnTheRestAndImprovesCalibration) {
     rows.insert(rows.end(), s.logits.begin() + i * s.k, s.logits.begin() + (i + 1) * s.k);
     labels.push_back(s.labels[i]);
   }
-  const auto d = MeasureAutomaticDecisions(TemperedSoftmax(rows, s.k, c->temperature), labels, s.k, *c);
+  const auto d =
+      MeasureAutomaticDecisions(TemperedSoftmax(rows, s.k, c->temperature), labels, s.k, *c);
   EXPECT_EQ(d.decided, c->threshold.accepted);
   EXPECT_EQ(d.errors, c->threshold.errors);
   EXPECT_NEAR(d.coverage, c->threshold.coverage, 1e-12);
@@ -149,7 +152,8 @@ TEST(FitCalibration, FitsOnOneFifthCertifiesOnTheRestAndImprovesCalibration) {
                 .status()
                 .code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(FitCalibration(s.logits, s.labels, s.k, 1.5, 0.05).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(FitCalibration(s.logits, s.labels, s.k, 1.5, 0.05).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(Calibration, RoundTripsThroughJsonAndRefusesBrokenJson) {

@@ -2,11 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
 #include <sstream>
 
-#include "steadyeye/core/file.h"
 #include "fixture.h"
+#include "steadyeye/core/file.h"
 #include "test_util.h"
 
 namespace steadyeye {
@@ -112,7 +111,8 @@ TEST_F(Cli, TrainShowsProgressAndWritesACompleteCard) {
   EXPECT_FALSE(card["hyperparameters"].contains("robust"));  // --standard
   // Training calibrates on its held-back calibration part (1/12 of 3,000 images here: too few
   // to certify 1%, so the card says nothing is decided automatically).
-  EXPECT_NE(train_result_->out.find("calibrated on 250 held-back images"), std::string::npos) << train_result_->out;
+  EXPECT_NE(train_result_->out.find("calibrated on 250 held-back images"), std::string::npos)
+      << train_result_->out;
   const auto& calibration = card["calibration"];
   EXPECT_GT(calibration["temperature"].get<double>(), 0.0);
   EXPECT_EQ(calibration["n_temperature"], 50);
@@ -124,8 +124,9 @@ TEST_F(Cli, TrainShowsProgressAndWritesACompleteCard) {
 }
 
 TEST_F(Cli, CalibrateCertifiesAThresholdAndEvalReportsAutomaticDecisions) {
-  const auto r = RunCommand(Binary() + " calibrate --json --model " + Model() + " --out " + Path("calibrated.seye") +
-                            " --data fashion-mnist:val --alpha 0.2 --audit 20");
+  const auto r =
+      RunCommand(Binary() + " calibrate --json --model " + Model() + " --out " +
+                 Path("calibrated.seye") + " --data fashion-mnist:val --alpha 0.2 --audit 20");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   const auto& t = j["calibration"]["threshold"];
@@ -148,7 +149,8 @@ TEST_F(Cli, CalibrateCertifiesAThresholdAndEvalReportsAutomaticDecisions) {
   EXPECT_LE(ev["automatic"]["error"].get<double>(), 0.3);
   ASSERT_EQ(ev["conditions"].size(), 5u);
   for (const auto& c : ev["conditions"]) EXPECT_TRUE(c["automatic"]["coverage"].is_number());
-  const auto text = RunCommand(Binary() + " eval --model " + Path("calibrated.seye") + " --limit 200");
+  const auto text =
+      RunCommand(Binary() + " eval --model " + Path("calibrated.seye") + " --limit 200");
   EXPECT_NE(text.out.find("automatic decisions (confidence >="), std::string::npos) << text.out;
 
   // The uncalibrable case and data that must not be calibrated on.
@@ -157,7 +159,8 @@ TEST_F(Cli, CalibrateCertifiesAThresholdAndEvalReportsAutomaticDecisions) {
   for (const char* data : {"fashion-mnist:test", "fashion-mnist:train"}) {
     const auto bad = RunCommand(Binary() + " calibrate --model " + Model() + " --data " + data);
     EXPECT_EQ(bad.exit_code, 1) << data;
-    EXPECT_NE(bad.err.find("calibrate on images held back from training"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("calibrate on images held back from training"), std::string::npos)
+        << bad.err;
   }
   const auto missing = RunCommand(Binary() + " calibrate --model " + Path("nope.seye"));
   EXPECT_EQ(missing.exit_code, 1);
@@ -168,18 +171,21 @@ TEST_F(Cli, Fp32FlagTurnsMixedPrecisionOff) {
   const auto r = RunCommand(Binary() + " train --data fashion-mnist --out " + Path("fp32.seye") +
                             " --epochs 1 --limit 600 --widths 4 --depths 1 --fp32");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto card = nlohmann::json::parse(RunCommand(Binary() + " model-card " + Path("fp32.seye")).out);
+  const auto card =
+      nlohmann::json::parse(RunCommand(Binary() + " model-card " + Path("fp32.seye")).out);
   EXPECT_EQ(card["hyperparameters"]["precision"], "fp32");
   // Robust training is the default, and the card says how it was done.
   EXPECT_EQ(card["hyperparameters"]["robust"]["conditions"].size(), 14u);
-  EXPECT_NE(card["hyperparameters"]["robust"]["method"].get<std::string>().find("Jensen-Shannon"), std::string::npos);
+  EXPECT_NE(card["hyperparameters"]["robust"]["method"].get<std::string>().find("Jensen-Shannon"),
+            std::string::npos);
 }
 
 TEST_F(Cli, HeldBackSplitsAreForEvaluationOnly) {
   const auto r = RunCommand(Binary() + " train --data fashion-mnist:val --out " + Path("val.seye"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("fashion-mnist:val is held back from training"), std::string::npos);
-  const auto e = RunCommand(Binary() + " eval --json --model " + Model() + " --data fashion-mnist:calib --limit 100");
+  const auto e = RunCommand(Binary() + " eval --json --model " + Model() +
+                            " --data fashion-mnist:calib --limit 100");
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_EQ(nlohmann::json::parse(e.out)["data"], "fashion-mnist:calib");
 }
@@ -191,7 +197,8 @@ TEST_F(Cli, EvalUnderConditionsListsEveryCellAndTheMeans) {
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["conditions"].size(), 10u);
   for (const auto& c : j["conditions"]) {
-    for (const char* key : {"condition", "severity", "accuracy", "ece", "n"}) EXPECT_TRUE(c.contains(key)) << key;
+    for (const char* key : {"condition", "severity", "accuracy", "ece", "n"})
+      EXPECT_TRUE(c.contains(key)) << key;
     EXPECT_EQ(c["n"], 200);
   }
   EXPECT_EQ(j["conditions"][5]["condition"], "haze");
@@ -201,53 +208,68 @@ TEST_F(Cli, EvalUnderConditionsListsEveryCellAndTheMeans) {
   }
   EXPECT_EQ(j["condition_seed"], 3);
   // Same seed, same images, same figures.
-  EXPECT_EQ(nlohmann::json::parse(RunCommand(Binary() + " eval --json --model " + Model() +
-                                             " --limit 200 --conditions underexposure,haze --condition-seed 3").out),
+  EXPECT_EQ(nlohmann::json::parse(
+                RunCommand(Binary() + " eval --json --model " + Model() +
+                           " --limit 200 --conditions underexposure,haze --condition-seed 3")
+                    .out),
             j);
-  const auto table = RunCommand(Binary() + " eval --model " + Model() + " --limit 100 --conditions heldout");
+  const auto table =
+      RunCommand(Binary() + " eval --model " + Model() + " --limit 100 --conditions heldout");
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_NE(table.out.find("mean held-out accuracy"), std::string::npos);
   EXPECT_NE(table.out.find("zoom*"), std::string::npos);
-  const auto bad = RunCommand(Binary() + " eval --model " + Model() + " --limit 100 --conditions rain");
+  const auto bad =
+      RunCommand(Binary() + " eval --model " + Model() + " --limit 100 --conditions rain");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("unknown condition 'rain'"), std::string::npos);
 }
 
 TEST_F(Cli, QualityGateFlagsADarkFrameWithItsCause) {
-  const auto b = RunCommand(Binary() + " quality baseline --images fashion-mnist:train --limit 2000 --out " +
-                            Path("site.json"));
+  const auto b =
+      RunCommand(Binary() + " quality baseline --images fashion-mnist:train --limit 2000 --out " +
+                 Path("site.json"));
   ASSERT_EQ(b.exit_code, 0) << b.err;
   EXPECT_NE(b.out.find("2000 reference images"), std::string::npos);
   const std::string folder = Path("quality");
-  ASSERT_EQ(RunCommand(Binary() + " export-images --data fashion-mnist:test --limit 10 --out " + folder).exit_code, 0);
+  ASSERT_EQ(
+      RunCommand(Binary() + " export-images --data fashion-mnist:test --limit 10 --out " + folder)
+          .exit_code,
+      0);
   const std::string clean = ListFiles(folder)[0];
-  ASSERT_EQ(RunCommand(Binary() + " shift --condition underexposure --severity 4 " + clean + " " + Path("dark.png")).exit_code, 0);
-  const auto r = RunCommand(Binary() + " quality --json --baseline " + Path("site.json") + " " + clean + " " +
-                            Path("dark.png") + " " + Path("missing.png"));
+  ASSERT_EQ(RunCommand(Binary() + " shift --condition underexposure --severity 4 " + clean + " " +
+                       Path("dark.png"))
+                .exit_code,
+            0);
+  const auto r = RunCommand(Binary() + " quality --json --baseline " + Path("site.json") + " " +
+                            clean + " " + Path("dark.png") + " " + Path("missing.png"));
   EXPECT_EQ(r.exit_code, 1);  // one file missing
   const auto lines = JsonLines(r.out);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0]["verdict"], "pass") << lines[0];
   EXPECT_EQ(lines[1]["verdict"], "flag");
-  EXPECT_NE(lines[1]["flags"][0]["cause"].get<std::string>().find("too dark"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1]["flags"][0]["cause"].get<std::string>().find("too dark"), std::string::npos)
+      << lines[1];
   EXPECT_NE(lines[2]["error"].get<std::string>().find("no such file"), std::string::npos);
   const auto text = RunCommand(Binary() + " quality " + Path("dark.png"));
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("metrics only"), std::string::npos);
   EXPECT_NE(text.out.find("sharpness="), std::string::npos);
-  const auto test_split = RunCommand(Binary() + " quality baseline --images fashion-mnist:test --out " + Path("t.json"));
+  const auto test_split = RunCommand(
+      Binary() + " quality baseline --images fashion-mnist:test --out " + Path("t.json"));
   EXPECT_EQ(test_split.exit_code, 1);
   EXPECT_NE(test_split.err.find("evaluation only"), std::string::npos);
   ASSERT_TRUE(WriteFileAtomic(*dir_ / "broken.json", std::string("{\"format\"")).ok());
-  const auto broken = RunCommand(Binary() + " quality --baseline " + Path("broken.json") + " " + clean);
+  const auto broken =
+      RunCommand(Binary() + " quality --baseline " + Path("broken.json") + " " + clean);
   EXPECT_EQ(broken.exit_code, 1);
   EXPECT_NE(broken.err.find("not valid JSON"), std::string::npos);
 }
 
 TEST_F(Cli, RobustnessReportWritesPageAndJson) {
   const std::string out = Path("report");
-  const auto r = RunCommand(Binary() + " report robustness --model " + Model() + " --model " + Model() +
-                            " --limit 100 --conditions underexposure,pixelate --out " + out);
+  const auto r =
+      RunCommand(Binary() + " report robustness --model " + Model() + " --model " + Model() +
+                 " --limit 100 --conditions underexposure,pixelate --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(*ReadFileText(out + "/robustness.json"));
   ASSERT_EQ(j["models"].size(), 2u);
@@ -259,14 +281,20 @@ TEST_F(Cli, RobustnessReportWritesPageAndJson) {
   EXPECT_EQ(html.find("__STEADYEYE_REPORT_DATA__"), std::string::npos);
   EXPECT_NE(html.find("\"condition\":\"pixelate\""), std::string::npos);
   EXPECT_TRUE(std::filesystem::file_size(out + "/echarts.min.js") > 100000);
-  const auto one = RunCommand(Binary() + " report robustness --model " + Model() + " --limit 50 --conditions jpeg --out " + Path("report1"));
+  const auto one = RunCommand(Binary() + " report robustness --model " + Model() +
+                              " --limit 50 --conditions jpeg --out " + Path("report1"));
   ASSERT_EQ(one.exit_code, 0) << one.err;
-  EXPECT_FALSE(nlohmann::json::parse(*ReadFileText(Path("report1") + "/robustness.json")).contains("difference"));
-  EXPECT_EQ(RunCommand(Binary() + " report robustness --model " + Model() + " --model a --model b --out x").exit_code, 2);
+  EXPECT_FALSE(nlohmann::json::parse(*ReadFileText(Path("report1") + "/robustness.json"))
+                   .contains("difference"));
+  EXPECT_EQ(RunCommand(Binary() + " report robustness --model " + Model() +
+                       " --model a --model b --out x")
+                .exit_code,
+            2);
 }
 
 TEST_F(Cli, EvalJsonHasTheAgreedFields) {
-  const auto r = RunCommand(Binary() + " eval --model " + Model() + " --data fashion-mnist:test --limit 500 --json");
+  const auto r = RunCommand(Binary() + " eval --model " + Model() +
+                            " --data fashion-mnist:test --limit 500 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["n"], 500);
@@ -285,11 +313,14 @@ TEST_F(Cli, EvalJsonHasTheAgreedFields) {
 
 TEST_F(Cli, ExportedFolderEvaluatesExactlyLikeTheIdxSplit) {
   const std::string folder = Path("export");
-  const auto e = RunCommand(Binary() + " export-images --data fashion-mnist:test --limit 60 --out " + folder);
+  const auto e =
+      RunCommand(Binary() + " export-images --data fashion-mnist:test --limit 60 --out " + folder);
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_NE(e.out.find("wrote 60"), std::string::npos);
-  const auto from_folder = RunCommand(Binary() + " eval --json --model " + Model() + " --data " + folder);
-  const auto from_idx = RunCommand(Binary() + " eval --json --model " + Model() + " --data fashion-mnist:test --limit 60");
+  const auto from_folder =
+      RunCommand(Binary() + " eval --json --model " + Model() + " --data " + folder);
+  const auto from_idx = RunCommand(Binary() + " eval --json --model " + Model() +
+                                   " --data fashion-mnist:test --limit 60");
   ASSERT_EQ(from_folder.exit_code, 0) << from_folder.err;
   const auto a = nlohmann::json::parse(from_folder.out), b = nlohmann::json::parse(from_idx.out);
   EXPECT_EQ(a["confusion"], b["confusion"]);
@@ -298,16 +329,22 @@ TEST_F(Cli, ExportedFolderEvaluatesExactlyLikeTheIdxSplit) {
 
 TEST_F(Cli, TrainsOnAnImageFolderAndEvaluatesOnIt) {
   const std::string folder = Path("folder-train");
-  ASSERT_EQ(RunCommand(Binary() + " export-images --data fashion-mnist:train --limit 800 --out " + folder).exit_code, 0);
-  const auto train = RunCommand(Binary() + " train --data " + folder + " --out " + Path("folder.seye") +
-                                " --epochs 2 --widths 4,8 --depths 1,1 --batch-size 32");
+  ASSERT_EQ(
+      RunCommand(Binary() + " export-images --data fashion-mnist:train --limit 800 --out " + folder)
+          .exit_code,
+      0);
+  const auto train =
+      RunCommand(Binary() + " train --data " + folder + " --out " + Path("folder.seye") +
+                 " --epochs 2 --widths 4,8 --depths 1,1 --batch-size 32");
   ASSERT_EQ(train.exit_code, 0) << train.err;
   EXPECT_NE(train.err.find("decoding " + folder), std::string::npos);
-  const auto card = nlohmann::json::parse(RunCommand(Binary() + " model-card " + Path("folder.seye")).out);
+  const auto card =
+      nlohmann::json::parse(RunCommand(Binary() + " model-card " + Path("folder.seye")).out);
   EXPECT_EQ(card["training_data"]["source"], folder);
   EXPECT_EQ(card["class_names"].size(), 10u);
   EXPECT_EQ(card["input"]["channels"], 1);  // all exported images are gray
-  const auto eval = RunCommand(Binary() + " eval --json --model " + Path("folder.seye") + " --data " + folder);
+  const auto eval =
+      RunCommand(Binary() + " eval --json --model " + Path("folder.seye") + " --data " + folder);
   ASSERT_EQ(eval.exit_code, 0) << eval.err;
   EXPECT_EQ(nlohmann::json::parse(eval.out)["n"], 800);
 }
@@ -317,7 +354,9 @@ TEST_F(Cli, PredictAnswersGoodFilesAndExplainsBadOnes) {
   ASSERT_EQ(RunCommand(Binary() + " export-images --limit 10 --out " + folder).exit_code, 0);
   ASSERT_TRUE(WriteFileAtomic(*dir_ / "empty.png", std::string()).ok());
   ASSERT_TRUE(WriteFileAtomic(*dir_ / "text.jpg", std::string("hello")).ok());
-  auto png = *ReadFileBytes(folder + "/Bag/" + std::filesystem::directory_iterator(folder + "/Bag")->path().filename().string());
+  auto png = *ReadFileBytes(
+      folder + "/Bag/" +
+      std::filesystem::directory_iterator(folder + "/Bag")->path().filename().string());
   png.resize(png.size() / 2);
   ASSERT_TRUE(WriteFileAtomic(*dir_ / "cut.png", png).ok());
   std::vector<std::string> files;
@@ -328,8 +367,8 @@ TEST_F(Cli, PredictAnswersGoodFilesAndExplainsBadOnes) {
   ASSERT_EQ(files.size(), 10u);
   const std::string good = files[0] + " " + files[1];
   const auto r = RunCommand(Binary() + " predict --json --model " + Model() + " " + good + " " +
-                     Path("empty.png") + " " + Path("missing.png") + " " + Path("text.jpg") + " " +
-                     Path("cut.png"));
+                            Path("empty.png") + " " + Path("missing.png") + " " + Path("text.jpg") +
+                            " " + Path("cut.png"));
   EXPECT_EQ(r.exit_code, 1);
   const auto lines = JsonLines(r.out);
   ASSERT_EQ(lines.size(), 6u);
@@ -349,25 +388,31 @@ TEST_F(Cli, PredictAnswersGoodFilesAndExplainsBadOnes) {
 
 TEST_F(Cli, ImportedTorchScriptRunsThroughPredictAndEval) {
   const std::string script = Path("net.pt");
-  ASSERT_EQ(RunCommand(std::string(SEYE_TEST_TOOLS_DIR) + "/make_torchscript_fixture " + script + " 10").exit_code, 0);
+  ASSERT_EQ(
+      RunCommand(std::string(SEYE_TEST_TOOLS_DIR) + "/make_torchscript_fixture " + script + " 10")
+          .exit_code,
+      0);
   const std::string classes =
       "T-shirt_top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle_boot";
-  const auto imp = RunCommand(Binary() + " import-torchscript --model " + script + " --classes " + classes +
-                       " --input 1x28x28 --out " + Path("ts.seye"));
+  const auto imp = RunCommand(Binary() + " import-torchscript --model " + script + " --classes " +
+                              classes + " --input 1x28x28 --out " + Path("ts.seye"));
   ASSERT_EQ(imp.exit_code, 0) << imp.err;
-  const auto card = nlohmann::json::parse(RunCommand(Binary() + " model-card " + Path("ts.seye")).out);
+  const auto card =
+      nlohmann::json::parse(RunCommand(Binary() + " model-card " + Path("ts.seye")).out);
   EXPECT_EQ(card["kind"], "torchscript");
   const auto ev = RunCommand(Binary() + " eval --json --limit 100 --model " + Path("ts.seye"));
   ASSERT_EQ(ev.exit_code, 0) << ev.err;
   EXPECT_EQ(nlohmann::json::parse(ev.out)["n"], 100);
 
-  const auto bad = RunCommand(Binary() + " import-torchscript --model " + script + " --classes a,b --out " + Path("x.seye"));
+  const auto bad = RunCommand(Binary() + " import-torchscript --model " + script +
+                              " --classes a,b --out " + Path("x.seye"));
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("the card has 2"), std::string::npos);
 }
 
 TEST_F(Cli, BadInputsGetClearErrors) {
-  const auto test_split = RunCommand(Binary() + " train --data fashion-mnist:test --out " + Path("x.seye"));
+  const auto test_split =
+      RunCommand(Binary() + " train --data fashion-mnist:test --out " + Path("x.seye"));
   EXPECT_EQ(test_split.exit_code, 1);
   EXPECT_NE(test_split.err.find("evaluation only"), std::string::npos);
 
@@ -395,10 +440,14 @@ TEST_F(Cli, ShiftListsConditionsAndShiftsFilesAndFolders) {
 
   const std::string folder = Path("shift-in");
   ASSERT_EQ(RunCommand(Binary() + " export-images --limit 20 --out " + folder).exit_code, 0);
-  const auto a = RunCommand(Binary() + " shift --condition glare --severity 4 --seed 9 " + folder + " " + Path("shift-a"));
+  const auto a = RunCommand(Binary() + " shift --condition glare --severity 4 --seed 9 " + folder +
+                            " " + Path("shift-a"));
   ASSERT_EQ(a.exit_code, 0) << a.err;
   EXPECT_NE(a.out.find("wrote 20 images"), std::string::npos);
-  ASSERT_EQ(RunCommand(Binary() + " shift --condition glare --severity 4 --seed 9 " + folder + " " + Path("shift-b")).exit_code, 0);
+  ASSERT_EQ(RunCommand(Binary() + " shift --condition glare --severity 4 --seed 9 " + folder + " " +
+                       Path("shift-b"))
+                .exit_code,
+            0);
   size_t compared = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(Path("shift-a"))) {
     if (!e.is_regular_file()) continue;
@@ -412,14 +461,18 @@ TEST_F(Cli, ShiftListsConditionsAndShiftsFilesAndFolders) {
   for (const auto& e : std::filesystem::recursive_directory_iterator(folder)) {
     if (e.is_regular_file()) one = e.path().string();
   }
-  const auto file = RunCommand(Binary() + " shift --condition jpeg --severity 5 " + one + " " + Path("one.jpg"));
+  const auto file =
+      RunCommand(Binary() + " shift --condition jpeg --severity 5 " + one + " " + Path("one.jpg"));
   EXPECT_EQ(file.exit_code, 0) << file.err;
   EXPECT_TRUE(std::filesystem::exists(Path("one.jpg")));
 
   const auto bad = RunCommand(Binary() + " shift --condition rain " + one + " " + Path("x.png"));
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("unknown condition 'rain'"), std::string::npos);
-  EXPECT_EQ(RunCommand(Binary() + " shift --condition glare --severity 9 " + one + " " + Path("x.png")).exit_code, 2);
+  EXPECT_EQ(
+      RunCommand(Binary() + " shift --condition glare --severity 9 " + one + " " + Path("x.png"))
+          .exit_code,
+      2);
 }
 
 TEST_F(Cli, DemoReusesAnExistingModelAndEvaluatesOnTheTestSplit) {

@@ -20,11 +20,10 @@ TEST(MicroBatcher, GathersConcurrentItemsIntoBatchesAndAnswersEachInOrder) {
   std::vector<size_t> sizes;
   {
     // A long delay: the first batch waits until it is full.
-    Doubler b(Double, {.max_batch = 8, .max_delay_us = 5'000'000, .max_queue = 100},
-              [&](size_t n) {
-                std::lock_guard lock(mu);
-                sizes.push_back(n);
-              });
+    Doubler b(Double, {.max_batch = 8, .max_delay_us = 5'000'000, .max_queue = 100}, [&](size_t n) {
+      std::lock_guard lock(mu);
+      sizes.push_back(n);
+    });
     std::vector<std::future<StatusOr<int>>> futures;
     for (int i = 0; i < 16; ++i) {
       auto f = b.Submit(i);
@@ -37,7 +36,8 @@ TEST(MicroBatcher, GathersConcurrentItemsIntoBatchesAndAnswersEachInOrder) {
 }
 
 TEST(MicroBatcher, RunsAPartialBatchAfterTheDelayAndDrainsOnDestruction) {
-  auto b = std::make_unique<Doubler>(Double, MicroBatchOptions{.max_batch = 64, .max_delay_us = 1000, .max_queue = 100});
+  auto b = std::make_unique<Doubler>(
+      Double, MicroBatchOptions{.max_batch = 64, .max_delay_us = 1000, .max_queue = 100});
   auto f = b->Submit(21);
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(*f->get(), 42);  // did not wait for 63 more

@@ -35,7 +35,8 @@ class RealCalibration : public ::testing::Test {
     for (const Dataset* part : {&s.validation, &s.calibration}) {
       held_back_->pixels.insert(held_back_->pixels.end(), part->pixels.begin(), part->pixels.end());
       held_back_->labels.insert(held_back_->labels.end(), part->labels.begin(), part->labels.end());
-      held_back_->sources.insert(held_back_->sources.end(), part->sources.begin(), part->sources.end());
+      held_back_->sources.insert(held_back_->sources.end(), part->sources.begin(),
+                                 part->sources.end());
     }
     TrainOptions o;
     o.robust = false;
@@ -68,7 +69,8 @@ TEST_F(RealCalibration, CertificateHoldsOverOneHundredRandomSplitsAndIsStoredInT
   ASSERT_NE(model_, nullptr);
   const auto logits = DatasetLogits(*model_, *held_back_);
   ASSERT_TRUE(logits.ok());
-  const auto audit = AuditCertificate(*logits, held_back_->labels, model_->num_classes(), 0.10, 0.05, 100, 4000, 1);
+  const auto audit = AuditCertificate(*logits, held_back_->labels, model_->num_classes(), 0.10,
+                                      0.05, 100, 4000, 1);
   ASSERT_TRUE(audit.ok());
   std::printf("audit: %s\n", audit->ToJson().dump().c_str());
   EXPECT_GE(audit->certified, 95);
@@ -88,7 +90,8 @@ TEST_F(RealCalibration, CertificateHoldsOverOneHundredRandomSplitsAndIsStoredInT
   options.data_source = "fashion-mnist:held-back";
   const auto c = CalibrateClassifier(**model, *held_back_, options);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->threshold.n, held_back_->size() - (held_back_->size() + 4) / Calibration::kTemperatureEvery);
+  EXPECT_EQ(c->threshold.n,
+            held_back_->size() - (held_back_->size() + 4) / Calibration::kTemperatureEvery);
   EXPECT_LE(c->ece_after, c->ece_before + 1e-9);
   ASSERT_TRUE((*model)->Save(copy_path).ok());
   auto loaded = Classifier::Load(copy_path);
@@ -100,7 +103,8 @@ TEST_F(RealCalibration, CertificateHoldsOverOneHundredRandomSplitsAndIsStoredInT
   ASSERT_TRUE(calibrated.ok());
   const size_t k = model_->num_classes();
   const auto before = ComputeMetrics(*raw, held_back_->labels, k);
-  const auto after = ComputeMetrics(*calibrated, held_back_->labels, k, (*loaded)->card().calibration);
+  const auto after =
+      ComputeMetrics(*calibrated, held_back_->labels, k, (*loaded)->card().calibration);
   EXPECT_EQ(before.accuracy, after.accuracy);  // temperature never changes the top-1 label
   EXPECT_LE(after.nll, before.nll + 1e-6);
   ASSERT_TRUE(after.automatic.has_value());
@@ -109,7 +113,8 @@ TEST_F(RealCalibration, CertificateHoldsOverOneHundredRandomSplitsAndIsStoredInT
 
   Dataset wrong_classes = *held_back_;
   wrong_classes.class_names[0] = "Hat";
-  EXPECT_EQ(CalibrateClassifier(**model, wrong_classes, options).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CalibrateClassifier(**model, wrong_classes, options).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

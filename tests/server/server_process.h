@@ -24,9 +24,11 @@ class ServerProcess {
  public:
   // Starts `steadyeye serve --port 0 <args>` and waits until it prints its address.
   ServerProcess(const std::string& args, const std::filesystem::path& log) : log_(log) {
-    const std::string command = "exec " + Binary() + " serve --port 0 " + args + " >" + log.string() + " 2>&1";
+    const std::string command =
+        "exec " + Binary() + " serve --port 0 " + args + " >" + log.string() + " 2>&1";
     const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
-    if (posix_spawn(&pid_, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) pid_ = -1;
+    if (posix_spawn(&pid_, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) != 0)
+      pid_ = -1;
     for (int i = 0; i < 600 && pid_ > 0 && port_ == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       const std::string out = Log();

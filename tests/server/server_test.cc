@@ -1,10 +1,9 @@
 // The server through its real interface: `steadyeye serve` as a process, spoken to over HTTP.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -33,14 +32,16 @@ class Server : public ::testing::Test {
     dir_ = new testing::TempDir();
     setup_ = new std::string;
     const std::string fixture = testing::SharedFixture(*setup_);
-    std::filesystem::copy(fixture, dir_->path(), std::filesystem::copy_options::recursive |
-                                                     std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy(fixture, dir_->path(),
+                          std::filesystem::copy_options::recursive |
+                              std::filesystem::copy_options::overwrite_existing);
     std::filesystem::copy_file(Path("calibrated.seye"), Path("m.seye"));
     for (const auto& e : std::filesystem::recursive_directory_iterator(Path("images"))) {
       if (e.is_regular_file()) images_.push_back(e.path().string());
     }
     std::sort(images_.begin(), images_.end());
-    if (images_.size() != 60) *setup_ += "the fixture has " + std::to_string(images_.size()) + " images";
+    if (images_.size() != 60)
+      *setup_ += "the fixture has " + std::to_string(images_.size()) + " images";
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -49,13 +50,16 @@ class Server : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(setup_->empty()) << *setup_; }
 
   static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
-  static std::unique_ptr<ServerProcess> Start(const std::string& store, const std::string& extra = "") {
-    auto s = std::make_unique<ServerProcess>("--model " + Path("m.seye") + " --store " + Path(store) + " " + extra,
-                                             *dir_ / (store + ".log"));
+  static std::unique_ptr<ServerProcess> Start(const std::string& store,
+                                              const std::string& extra = "") {
+    auto s = std::make_unique<ServerProcess>(
+        "--model " + Path("m.seye") + " --store " + Path(store) + " " + extra,
+        *dir_ / (store + ".log"));
     EXPECT_TRUE(s->started()) << s->Log();
     return s;
   }
-  static httplib::Result Post(httplib::Client& c, const std::string& query, const std::string& body) {
+  static httplib::Result Post(httplib::Client& c, const std::string& query,
+                              const std::string& body) {
     return c.Post(("/v1/predict?" + query).c_str(), body, "application/octet-stream");
   }
 
@@ -72,7 +76,8 @@ TEST_F(Server, PredictsDecidesAndKeepsWhatMustBeKept) {
   ASSERT_TRUE(server->started());
   auto c = server->Client();
   std::set<std::string> decisions;
-  const std::string model_id = json::parse(RunCommand(Binary() + " model-card " + Path("m.seye")).out)["id"];
+  const std::string model_id =
+      json::parse(RunCommand(Binary() + " model-card " + Path("m.seye")).out)["id"];
   for (size_t i = 0; i < 30; ++i) {
     auto r = Post(c, "site=plant-a&camera=line-1&ts=2026-11-29T06:00:00Z", ReadText(images_[i]));
     ASSERT_TRUE(r);
@@ -88,7 +93,9 @@ TEST_F(Server, PredictsDecidesAndKeepsWhatMustBeKept) {
     // Audit rate 1: every image is kept, automatic ones as audit captures.
     ASSERT_TRUE(j["capture_id"].is_number()) << j;
     const std::string kept = j["kept_because"];
-    EXPECT_EQ(kept, j["decision"] == "auto" ? "audit" : (j["quality"]["verdict"] == "flag" ? "quality" : "review"));
+    EXPECT_EQ(kept, j["decision"] == "auto"
+                        ? "audit"
+                        : (j["quality"]["verdict"] == "flag" ? "quality" : "review"));
     if (j["decision"] == "review") {
       EXPECT_FALSE(j["reasons"].empty());
     }
@@ -103,7 +110,9 @@ TEST_F(Server, PredictsDecidesAndKeepsWhatMustBeKept) {
   const auto j = json::parse(r->body);
   EXPECT_EQ(j["decision"], "review");
   EXPECT_EQ(j["kept_because"], "quality");
-  EXPECT_NE(std::find(j["reasons"].begin(), j["reasons"].end(), "quality:too_dark"), j["reasons"].end()) << j;
+  EXPECT_NE(std::find(j["reasons"].begin(), j["reasons"].end(), "quality:too_dark"),
+            j["reasons"].end())
+      << j;
   const int64_t id = j["capture_id"];
   auto got = c.Get(("/v1/captures/" + std::to_string(id)).c_str());
   ASSERT_TRUE(got);
@@ -129,10 +138,13 @@ TEST_F(Server, PredictsDecidesAndKeepsWhatMustBeKept) {
 
   // Metrics count what happened.
   const std::string metrics = c.Get("/metrics")->body;
-  EXPECT_NE(metrics.find("steadyeye_predictions_total{site=\"plant-a\",decision=\"review\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("steadyeye_predictions_total{site=\"plant-a\",decision=\"review\"}"),
+            std::string::npos);
   EXPECT_NE(metrics.find("steadyeye_batch_size_count"), std::string::npos);
-  EXPECT_NE(metrics.find("steadyeye_model_info{version=\"" + model_id + "\"} 1"), std::string::npos);
-  EXPECT_NE(metrics.find("steadyeye_captures_total{kept_because=\"quality\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("steadyeye_model_info{version=\"" + model_id + "\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("steadyeye_captures_total{kept_because=\"quality\"} 1"), std::string::npos)
+      << metrics;
   EXPECT_EQ(server->Signal(SIGTERM), 0);
 }
 
@@ -151,7 +163,8 @@ TEST_F(Server, BadInputGetsAClearErrorAndStoresNothing) {
   EXPECT_EQ(r->status, 400);
   r = Post(c, "camera=c", png);
   EXPECT_EQ(r->status, 400);
-  EXPECT_NE(error_of(r)["message"].get<std::string>().find("'site' is required"), std::string::npos);
+  EXPECT_NE(error_of(r)["message"].get<std::string>().find("'site' is required"),
+            std::string::npos);
   r = Post(c, "site=../../etc", png);
   EXPECT_EQ(r->status, 400);
   r = Post(c, "site=s&ts=yesterday", png);
@@ -185,7 +198,8 @@ TEST_F(Server, BatchRequestsAnswerEveryPartInOrder) {
   httplib::MultipartFormDataItems parts;
   for (int i = 0; i < 6; ++i) {
     const std::string body = i == 3 ? std::string("garbage") : ReadText(images_[size_t(i)]);
-    parts.push_back({"image" + std::to_string(i), body, "img" + std::to_string(i) + ".png", "image/png"});
+    parts.push_back(
+        {"image" + std::to_string(i), body, "img" + std::to_string(i) + ".png", "image/png"});
   }
   auto r = c.Post("/v1/predict/batch?site=plant-b", parts);
   ASSERT_TRUE(r);
@@ -217,14 +231,18 @@ TEST_F(Server, OpenApiDocumentMatchesTheRoutes) {
   for (const auto& [path, methods] : doc["paths"].items()) {
     for (const auto& [method, op] : methods.items()) calls.emplace_back(method, path);
   }
-  std::stable_sort(calls.begin(), calls.end(), [](const auto& a, const auto& b) { return a.first == "put" && b.first != "put"; });
+  std::stable_sort(calls.begin(), calls.end(), [](const auto& a, const auto& b) {
+    return a.first == "put" && b.first != "put";
+  });
   for (const auto& [method, path] : calls) {
     std::string concrete = path;
     if (auto at = concrete.find("{id}"); at != std::string::npos) concrete.replace(at, 4, id);
-    if (auto at = concrete.find("{site}"); at != std::string::npos) concrete.replace(at, 6, "plant-a");
+    if (auto at = concrete.find("{site}"); at != std::string::npos)
+      concrete.replace(at, 6, "plant-a");
     {
       auto call = [&]() {
-        if (method == "post") return c.Post((concrete + "?site=plant-a").c_str(), ReadText(images_[2]), "image/png");
+        if (method == "post")
+          return c.Post((concrete + "?site=plant-a").c_str(), ReadText(images_[2]), "image/png");
         if (method == "put") {
           // The model card's own baseline is a valid site baseline.
           const auto card = json::parse(RunCommand(Binary() + " model-card " + Path("m.seye")).out);
@@ -247,23 +265,30 @@ TEST_F(Server, SiteBaselinesArePersistedAndUsed) {
   auto server = Start("store-baseline");
   ASSERT_TRUE(server->started());
   auto c = server->Client();
-  ASSERT_EQ(RunCommand(Binary() + " quality baseline --images fashion-mnist:train --limit 500 --out " +
-                       Path("site-b.json")).exit_code, 0);
+  ASSERT_EQ(
+      RunCommand(Binary() + " quality baseline --images fashion-mnist:train --limit 500 --out " +
+                 Path("site-b.json"))
+          .exit_code,
+      0);
   auto put = c.Put("/v1/sites/plant-b/baseline", ReadText(Path("site-b.json")), "application/json");
   ASSERT_EQ(put->status, 200) << put->body;
   EXPECT_EQ(json::parse(put->body)["reference_images"], 500);
-  EXPECT_EQ(json::parse(Post(c, "site=plant-b", ReadText(images_[0]))->body)["quality_baseline"], "site");
-  EXPECT_EQ(json::parse(Post(c, "site=plant-c", ReadText(images_[0]))->body)["quality_baseline"], "model");
+  EXPECT_EQ(json::parse(Post(c, "site=plant-b", ReadText(images_[0]))->body)["quality_baseline"],
+            "site");
+  EXPECT_EQ(json::parse(Post(c, "site=plant-c", ReadText(images_[0]))->body)["quality_baseline"],
+            "model");
   EXPECT_EQ(server->Signal(SIGTERM), 0);
   auto again = Start("store-baseline");
   ASSERT_TRUE(again->started());
   EXPECT_NE(again->Log().find("1 site baselines"), std::string::npos) << again->Log();
   auto c2 = again->Client();
-  EXPECT_EQ(json::parse(Post(c2, "site=plant-b", ReadText(images_[0]))->body)["quality_baseline"], "site");
+  EXPECT_EQ(json::parse(Post(c2, "site=plant-b", ReadText(images_[0]))->body)["quality_baseline"],
+            "site");
 }
 
 TEST_F(Server, FullQueueAnswers429WithRetryAfter) {
-  auto server = Start("store-429", "--max-queue 1 --max-batch 1 --max-delay-us 0 --http-threads 64 --threads 1");
+  auto server = Start("store-429",
+                      "--max-queue 1 --max-batch 1 --max-delay-us 0 --http-threads 64 --threads 1");
   ASSERT_TRUE(server->started());
   const std::string png = ReadText(images_[0]);
   std::atomic<int> ok{0}, refused{0}, other{0};
@@ -281,8 +306,9 @@ TEST_F(Server, FullQueueAnswers429WithRetryAfter) {
           if (r->get_header_value("Retry-After") != "1") retry_after = false;
         } else {
           ++other;
-          std::fprintf(stderr, "unexpected: %s\n", r ? (std::to_string(r->status) + " " + r->body).c_str()
-                                                     : httplib::to_string(r.error()).c_str());
+          std::fprintf(stderr, "unexpected: %s\n",
+                       r ? (std::to_string(r->status) + " " + r->body).c_str()
+                         : httplib::to_string(r.error()).c_str());
         }
       }
     });
@@ -308,8 +334,9 @@ TEST_F(Server, SigtermFinishesInFlightRequests) {
       auto r = Post(c, "site=s", png);
       (r && r->status == 200 ? ok : failed)++;
       if (!r || r->status != 200) {
-        std::fprintf(stderr, "failed: %s\n", r ? (std::to_string(r->status) + " " + r->body).c_str()
-                                                : httplib::to_string(r.error()).c_str());
+        std::fprintf(stderr, "failed: %s\n",
+                     r ? (std::to_string(r->status) + " " + r->body).c_str()
+                       : httplib::to_string(r.error()).c_str());
       }
     });
   }
@@ -355,7 +382,8 @@ TEST_F(Server, AcknowledgedCapturesSurviveKill9) {
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   for (const auto& [id, body] : acked) {
     const auto image = (*store)->GetImage(id);
-    ASSERT_TRUE(image.ok()) << "acknowledged capture " << id << " lost: " << image.status().ToString();
+    ASSERT_TRUE(image.ok()) << "acknowledged capture " << id
+                            << " lost: " << image.status().ToString();
     EXPECT_EQ(std::string(image->begin(), image->end()), body);
   }
 }
@@ -365,28 +393,41 @@ TEST_F(Server, ReviewedCapturesExportAsATrainingFolder) {
   ASSERT_TRUE(server->started());
   auto c = server->Client();
   std::vector<int64_t> ids;
-  for (int i = 0; i < 3; ++i) ids.push_back(json::parse(Post(c, "site=e", ReadText(images_[size_t(i)]))->body)["capture_id"]);
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(json::parse(Post(c, "site=e", ReadText(images_[size_t(i)]))->body)["capture_id"]);
   server->Signal(SIGTERM);
   const std::string store = Path("store-export");
-  ASSERT_EQ(RunCommand(Binary() + " captures label --store " + store + " --id " + std::to_string(ids[0]) + " --label Sneaker").exit_code, 0);
-  ASSERT_EQ(RunCommand(Binary() + " captures label --store " + store + " --id " + std::to_string(ids[2]) + " --label Bag").exit_code, 0);
-  const auto unknown = RunCommand(Binary() + " captures label --store " + store + " --id 999 --label Bag");
+  ASSERT_EQ(RunCommand(Binary() + " captures label --store " + store + " --id " +
+                       std::to_string(ids[0]) + " --label Sneaker")
+                .exit_code,
+            0);
+  ASSERT_EQ(RunCommand(Binary() + " captures label --store " + store + " --id " +
+                       std::to_string(ids[2]) + " --label Bag")
+                .exit_code,
+            0);
+  const auto unknown =
+      RunCommand(Binary() + " captures label --store " + store + " --id 999 --label Bag");
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("no capture with id 999"), std::string::npos);
-  const auto refused = RunCommand(Binary() + " captures export --store " + store + " --out " + Path("export"));
+  const auto refused =
+      RunCommand(Binary() + " captures export --store " + store + " --out " + Path("export"));
   EXPECT_EQ(refused.exit_code, 1);
-  const auto r = RunCommand(Binary() + " captures export --store " + store + " --reviewed --out " + Path("export"));
+  const auto r = RunCommand(Binary() + " captures export --store " + store + " --reviewed --out " +
+                            Path("export"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("exported 2 reviewed captures"), std::string::npos) << r.out;
-  EXPECT_EQ(ReadText(Path("export") + "/Sneaker/" + std::to_string(ids[0]) + ".png"), ReadText(images_[0]));
+  EXPECT_EQ(ReadText(Path("export") + "/Sneaker/" + std::to_string(ids[0]) + ".png"),
+            ReadText(images_[0]));
   EXPECT_TRUE(std::filesystem::exists(Path("export") + "/Bag/" + std::to_string(ids[2]) + ".png"));
   // The export is an image folder steadyeye reads as training data.
-  const auto e = RunCommand(Binary() + " eval --model " + Path("m.seye") + " --data " + Path("export") + " --json");
+  const auto e = RunCommand(Binary() + " eval --model " + Path("m.seye") + " --data " +
+                            Path("export") + " --json");
   EXPECT_EQ(e.exit_code, 0) << e.err;
 
   // Retention: a tiny size limit removes every capture but the two reviewed ones.
   EXPECT_EQ(RunCommand(Binary() + " captures prune --store " + store).exit_code, 1);
-  const auto pruned = RunCommand(Binary() + " captures prune --store " + store + " --max-mb 0.000001");
+  const auto pruned =
+      RunCommand(Binary() + " captures prune --store " + store + " --max-mb 0.000001");
   ASSERT_EQ(pruned.exit_code, 0) << pruned.err;
   EXPECT_NE(pruned.out.find("removed 1 captures"), std::string::npos) << pruned.out;
   auto again = Start("store-export");

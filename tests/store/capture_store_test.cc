@@ -1,8 +1,8 @@
 #include "steadyeye/store/capture_store.h"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -135,7 +135,8 @@ TEST(CaptureStore, ReviewLabelsAndRetentionKeepWhatMatters) {
   ASSERT_TRUE(store->Insert(batch).ok());
   ASSERT_TRUE(store->SetReviewedLabel(batch[4].capture.id, "Sneaker", "ana").ok());
   EXPECT_EQ(store->SetReviewedLabel(12345, "Sneaker", "ana").code(), StatusCode::kNotFound);
-  EXPECT_EQ(store->SetReviewedLabel(batch[4].capture.id, "", "ana").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->SetReviewedLabel(batch[4].capture.id, "", "ana").code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(*store->Get(batch[4].capture.id)->reviewed_label, "Sneaker");
 
   // Age: captures before t = 2000 go (ids 0, 1), unless reviewed.
@@ -146,8 +147,9 @@ TEST(CaptureStore, ReviewLabelsAndRetentionKeepWhatMatters) {
   EXPECT_EQ(r->captures_removed, 2);
   EXPECT_EQ(r->bytes_freed, 200);
   EXPECT_EQ(store->Get(batch[0].capture.id).status().code(), StatusCode::kNotFound);
-  EXPECT_FALSE(std::filesystem::exists(dir.path() / "images" / batch[0].capture.image_sha256.substr(0, 2) /
-                                       batch[0].capture.image_sha256));
+  EXPECT_FALSE(
+      std::filesystem::exists(dir.path() / "images" / batch[0].capture.image_sha256.substr(0, 2) /
+                              batch[0].capture.image_sha256));
 
   // Size: 8 images of 100 bytes left; keep 300 bytes. The oldest non-audit, unreviewed go
   // first (3, 5, 6, 7, 8), then audit (2); the reviewed one (4) stays.

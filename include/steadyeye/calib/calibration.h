@@ -23,11 +23,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "steadyeye/core/status.h"
 
@@ -51,9 +50,9 @@ std::vector<float> TemperedSoftmax(std::span<const float> logits, size_t k, doub
 double ClopperPearsonUpper(size_t errors, size_t n, double delta);
 
 struct CertifiedThreshold {
-  double alpha = 0;      // target error rate among automatic decisions
-  double delta = 0;      // allowed probability that the certificate is wrong
-  size_t n = 0;          // calibration images
+  double alpha = 0;        // target error rate among automatic decisions
+  double delta = 0;        // allowed probability that the certificate is wrong
+  size_t n = 0;            // calibration images
   bool certified = false;  // false: no threshold on the grid passed; decide nothing automatically
   double threshold = 1.0;  // automatic when confidence >= threshold (only if certified)
   size_t accepted = 0;     // calibration images at or above the threshold
@@ -95,8 +94,8 @@ inline constexpr double kDefaultDelta = 0.05;
 struct Calibration {
   static constexpr size_t kTemperatureEvery = 5;
   double temperature = 1.0;
-  size_t n_temperature = 0;     // images the temperature was fitted on
-  double ece_before = 0;        // on the certifying images, at temperature 1 and after
+  size_t n_temperature = 0;  // images the temperature was fitted on
+  double ece_before = 0;     // on the certifying images, at temperature 1 and after
   double ece_after = 0;
   double nll_before = 0;
   double nll_after = 0;
@@ -122,13 +121,14 @@ StatusOr<Calibration> FitCalibration(std::span<const float> logits, std::span<co
 // those decisions.
 struct AutomaticDecisions {
   size_t n = 0;
-  size_t decided = 0;      // confidence >= threshold
-  size_t errors = 0;       // wrong among decided
-  double coverage = 0;     // decided / n
-  double error = 0;        // errors / decided; 0 when nothing was decided
+  size_t decided = 0;   // confidence >= threshold
+  size_t errors = 0;    // wrong among decided
+  double coverage = 0;  // decided / n
+  double error = 0;     // errors / decided; 0 when nothing was decided
 };
-AutomaticDecisions MeasureAutomaticDecisions(std::span<const float> probs, std::span<const int> labels,
-                                             size_t k, const Calibration& calibration);
+AutomaticDecisions MeasureAutomaticDecisions(std::span<const float> probs,
+                                             std::span<const int> labels, size_t k,
+                                             const Calibration& calibration);
 
 // An audit of the certificate on the caller's own data, the way the guarantee is stated:
 // `draws` random divisions of the labelled images into a calibration part of
@@ -141,16 +141,17 @@ struct CertificateAudit {
   int draws = 0;
   size_t calibration_size = 0;
   size_t check_size = 0;
-  int certified = 0;          // draws in which some threshold was certified
+  int certified = 0;  // draws in which some threshold was certified
   int violations = 0;
-  double mean_coverage = 0;   // on the check parts, over all draws
-  double mean_error = 0;      // error among automatic decisions on the check parts, over
-                              // certified draws
+  double mean_coverage = 0;  // on the check parts, over all draws
+  double mean_error = 0;     // error among automatic decisions on the check parts, over
+                             // certified draws
   double max_error = 0;
   nlohmann::json ToJson() const;
 };
-StatusOr<CertificateAudit> AuditCertificate(std::span<const float> logits, std::span<const int> labels,
-                                            size_t k, double alpha, double delta, int draws,
-                                            size_t calibration_size, uint64_t seed);
+StatusOr<CertificateAudit> AuditCertificate(std::span<const float> logits,
+                                            std::span<const int> labels, size_t k, double alpha,
+                                            double delta, int draws, size_t calibration_size,
+                                            uint64_t seed);
 
 }  // namespace steadyeye

@@ -103,8 +103,10 @@ class MicroBatcher {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping, and everything accepted is done
-        const auto deadline = queue_.front().queued + std::chrono::microseconds(options_.max_delay_us);
-        cv_.wait_until(lock, deadline, [&] { return stopping_ || queue_.size() >= options_.max_batch; });
+        const auto deadline =
+            queue_.front().queued + std::chrono::microseconds(options_.max_delay_us);
+        cv_.wait_until(lock, deadline,
+                       [&] { return stopping_ || queue_.size() >= options_.max_batch; });
         batch.clear();
         while (!queue_.empty() && batch.size() < options_.max_batch) {
           batch.push_back(std::move(queue_.front()));
@@ -115,8 +117,9 @@ class MicroBatcher {
       for (auto& p : batch) items.push_back(std::move(p.item));
       std::vector<StatusOr<Out>> results = run_(items);
       if (results.size() != batch.size()) {
-        results.assign(batch.size(), InternalError("a batch of " + std::to_string(batch.size()) + " returned " +
-                                                   std::to_string(results.size()) + " results"));
+        results.assign(batch.size(),
+                       InternalError("a batch of " + std::to_string(batch.size()) + " returned " +
+                                     std::to_string(results.size()) + " results"));
       }
       for (size_t i = 0; i < batch.size(); ++i) batch[i].result.set_value(std::move(results[i]));
       if (observer_) observer_(batch.size());

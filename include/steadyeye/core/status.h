@@ -68,8 +68,8 @@ inline Status InternalError(std::string m) { return {StatusCode::kInternal, std:
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(const T& value) : value_(value) {}        // NOLINT: implicit by design
-  StatusOr(T&& value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(const T& value) : value_(value) {}             // NOLINT: implicit by design
+  StatusOr(T&& value) : value_(std::move(value)) {}       // NOLINT: implicit by design
   StatusOr(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "StatusOr built from an OK status carries no value");
     if (status_.ok()) status_ = InternalError("StatusOr constructed from OK status");
@@ -107,11 +107,12 @@ class [[nodiscard]] StatusOr {
 
 // Returns from the enclosing function if `expr` (a Status) is not OK.
 // The temporary's name carries the line, so that a lambda inside `expr` may use the macro too.
-#define SEYE_RETURN_IF_ERROR(expr) SEYE_RETURN_IF_ERROR_IMPL(SEYE_CONCAT(seye_status_, __LINE__), expr)
-#define SEYE_RETURN_IF_ERROR_IMPL(tmp, expr)  \
-  do {                                        \
-    ::steadyeye::Status tmp = (expr);         \
-    if (!tmp.ok()) return tmp;                \
+#define SEYE_RETURN_IF_ERROR(expr) \
+  SEYE_RETURN_IF_ERROR_IMPL(SEYE_CONCAT(seye_status_, __LINE__), expr)
+#define SEYE_RETURN_IF_ERROR_IMPL(tmp, expr) \
+  do {                                       \
+    ::steadyeye::Status tmp = (expr);        \
+    if (!tmp.ok()) return tmp;               \
   } while (0)
 
 // `lhs = value of expr` or return its error. lhs may declare a variable: `auto x`.

@@ -2,11 +2,10 @@
 // Stored as JSON inside every bundle; printed by `steadyeye model-card`.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "steadyeye/calib/calibration.h"
 #include "steadyeye/core/status.h"
@@ -18,10 +17,10 @@ namespace steadyeye {
 inline constexpr int kModelCardFormat = 1;
 
 struct ModelCard {
-  std::string id;         // version id: derived from the weights, so identical models share it
-  std::string parent_id;  // the model this one was derived from; empty for a fresh model
-  std::string created_at; // ISO 8601 UTC
-  std::string kind;       // "native" (trained by steadyeye) or "torchscript" (imported)
+  std::string id;          // version id: derived from the weights, so identical models share it
+  std::string parent_id;   // the model this one was derived from; empty for a fresh model
+  std::string created_at;  // ISO 8601 UTC
+  std::string kind;        // "native" (trained by steadyeye) or "torchscript" (imported)
   std::string architecture;
   nlohmann::json hyperparameters = nlohmann::json::object();
   std::vector<std::string> class_names;

@@ -31,13 +31,13 @@ StatusOr<std::vector<Prediction>> PredictImages(const Classifier& model,
 
 // Raw logits (size() x num_classes) for every image of a dataset already conformed to the
 // model's input size. `on_progress(done, total)` is called after each batch.
-StatusOr<std::vector<float>> DatasetLogits(const Classifier& model, const Dataset& data,
-                                           size_t batch_size = 256,
-                                           const std::function<void(size_t, size_t)>& on_progress = {});
+StatusOr<std::vector<float>> DatasetLogits(
+    const Classifier& model, const Dataset& data, size_t batch_size = 256,
+    const std::function<void(size_t, size_t)>& on_progress = {});
 
 // Calibrated probabilities (softmax of DatasetLogits at the model's temperature).
-StatusOr<std::vector<float>> PredictDataset(const Classifier& model, const Dataset& data,
-                                            size_t batch_size = 256,
-                                            const std::function<void(size_t, size_t)>& on_progress = {});
+StatusOr<std::vector<float>> PredictDataset(
+    const Classifier& model, const Dataset& data, size_t batch_size = 256,
+    const std::function<void(size_t, size_t)>& on_progress = {});
 
 }  // namespace steadyeye

@@ -90,9 +90,9 @@ StatusOr<QualityBaseline> LoadBaseline(const std::filesystem::path& path);
 struct QualityFlag {
   QualityMetric metric;
   double value = 0;
-  double ratio = 0;   // value / the site's median (0 when the median is 0)
-  double excess = 0;  // distance beyond the limit / the limit's distance from the median
-  std::string cause;  // in words, e.g. "blur: sharpness 0.21 of site baseline; likely ..."
+  double ratio = 0;    // value / the site's median (0 when the median is 0)
+  double excess = 0;   // distance beyond the limit / the limit's distance from the median
+  std::string cause;   // in words, e.g. "blur: sharpness 0.21 of site baseline; likely ..."
   std::string reason;  // the cause as one token, e.g. "blur", "too_dark", "camera_moved"
 };
 

@@ -13,9 +13,8 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "steadyeye/core/status.h"
 #include "steadyeye/server/metrics.h"
@@ -40,7 +39,8 @@ struct HttpOptions {
 class HttpServer {
  public:
   // All three must outlive the server.
-  HttpServer(Predictor& predictor, CaptureStore& store, ServerMetrics& metrics, HttpOptions options);
+  HttpServer(Predictor& predictor, CaptureStore& store, ServerMetrics& metrics,
+             HttpOptions options);
   ~HttpServer();
 
   // Binds the socket. Unavailable when the address is taken.

@@ -14,23 +14,22 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
-#include <future>
 #include <random>
 #include <span>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "steadyeye/core/micro_batcher.h"
 #include "steadyeye/core/status.h"
 #include "steadyeye/image/codec.h"
 #include "steadyeye/model/classifier.h"
 #include "steadyeye/quality/quality.h"
-#include "steadyeye/core/micro_batcher.h"
 #include "steadyeye/server/metrics.h"
 #include "steadyeye/store/capture_store.h"
 
@@ -58,13 +57,13 @@ struct PredictResult {
   std::optional<std::string> kept_because;
   int label = -1;
   std::string label_name;
-  double confidence = 0;  // calibrated
+  double confidence = 0;                            // calibrated
   std::vector<std::pair<std::string, double>> top;  // best first, up to 3
-  std::string decision;   // "auto" or "review"
+  std::string decision;                             // "auto" or "review"
   std::vector<std::string> reasons;
   nlohmann::json quality;
   std::string model_version;
-  std::string baseline;   // whose quality baseline judged it: the site's or "model"
+  std::string baseline;  // whose quality baseline judged it: the site's or "model"
   int64_t time_ms = 0;
   double latency_ms = 0;
 
@@ -77,8 +76,9 @@ Status ValidateSiteName(const std::string& name, const char* what);
 class Predictor {
  public:
   // `store` and `metrics` must outlive the predictor.
-  static StatusOr<std::unique_ptr<Predictor>> Create(std::unique_ptr<Classifier> model, CaptureStore& store,
-                                                     ServerMetrics& metrics, const PredictorOptions& options);
+  static StatusOr<std::unique_ptr<Predictor>> Create(std::unique_ptr<Classifier> model,
+                                                     CaptureStore& store, ServerMetrics& metrics,
+                                                     const PredictorOptions& options);
   ~Predictor();
 
   // InvalidArgument for undecodable images or bad names, OutOfRange for oversized ones (nothing
@@ -110,7 +110,8 @@ class Predictor {
   // Wait for the capture's commit; count.
   Status Complete(const PredictRequest& request, Job& job);
   // The baseline for a site: its own, else the model's training baseline, else none.
-  std::pair<std::shared_ptr<const QualityBaseline>, std::string> BaselineFor(const std::string& site) const;
+  std::pair<std::shared_ptr<const QualityBaseline>, std::string> BaselineFor(
+      const std::string& site) const;
   bool DrawAudit();
 
   std::unique_ptr<Classifier> model_;

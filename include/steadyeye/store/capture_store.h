@@ -17,12 +17,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "steadyeye/core/file.h"
 #include "steadyeye/core/status.h"
@@ -35,24 +34,24 @@ enum class KeptBecause { kReview, kQuality, kAudit };
 const char* KeptBecauseName(KeptBecause k);
 
 struct Capture {
-  int64_t id = 0;             // assigned by the store, increasing
-  int64_t time_ms = 0;        // when the image was taken (client's ts, else received_ms)
-  int64_t received_ms = 0;    // when the server received it
+  int64_t id = 0;           // assigned by the store, increasing
+  int64_t time_ms = 0;      // when the image was taken (client's ts, else received_ms)
+  int64_t received_ms = 0;  // when the server received it
   std::string site;
   std::string camera;
   std::string model_version;
-  int label = -1;             // the model's top-1 class index
+  int label = -1;  // the model's top-1 class index
   std::string label_name;
-  double confidence = 0;      // calibrated
+  double confidence = 0;  // calibrated
   std::vector<float> probabilities;
-  std::string decision;       // "auto" or "review"
+  std::string decision;  // "auto" or "review"
   std::vector<std::string> reasons;
   KeptBecause kept_because = KeptBecause::kReview;
-  double inclusion_probability = 1;  // chance that an image like this one was kept
+  double inclusion_probability = 1;                   // chance that an image like this one was kept
   nlohmann::json quality = nlohmann::json::object();  // metrics and verdict
-  std::string image_sha256;   // hex; the content address
+  std::string image_sha256;                           // hex; the content address
   int64_t image_bytes = 0;
-  std::string image_format;   // "png" or "jpeg"
+  std::string image_format;  // "png" or "jpeg"
   int width = 0;
   int height = 0;
   // A person's label (review), when there is one.
@@ -73,15 +72,15 @@ struct CaptureQuery {
   std::optional<std::string> site;
   std::optional<std::string> camera;
   std::optional<std::string> decision;
-  std::optional<int64_t> since_ms;    // time_ms >= since
-  std::optional<int64_t> until_ms;    // time_ms < until
-  std::optional<bool> reviewed;       // only with (true) or without (false) a review label
-  int64_t after_id = 0;               // paging: ids greater than this, in increasing order
+  std::optional<int64_t> since_ms;  // time_ms >= since
+  std::optional<int64_t> until_ms;  // time_ms < until
+  std::optional<bool> reviewed;     // only with (true) or without (false) a review label
+  int64_t after_id = 0;             // paging: ids greater than this, in increasing order
   size_t limit = 100;
 };
 
 struct RetentionPolicy {
-  std::optional<int64_t> max_age_ms;     // captures taken earlier than now - max_age are removed
+  std::optional<int64_t> max_age_ms;       // captures taken earlier than now - max_age are removed
   std::optional<int64_t> max_image_bytes;  // image bytes on disk kept under this
 };
 
@@ -93,8 +92,8 @@ struct RetentionReport {
 
 struct StoreStats {
   int64_t captures = 0;
-  int64_t images = 0;        // distinct image files
-  int64_t image_bytes = 0;   // on disk
+  int64_t images = 0;       // distinct image files
+  int64_t image_bytes = 0;  // on disk
   int64_t reviewed = 0;
 };
 
@@ -114,12 +113,14 @@ class CaptureStore {
 
   // Records a person's label for a capture. NotFound for an unknown id; InvalidArgument for an
   // empty label.
-  virtual Status SetReviewedLabel(int64_t id, const std::string& label, const std::string& reviewer) = 0;
+  virtual Status SetReviewedLabel(int64_t id, const std::string& label,
+                                  const std::string& reviewer) = 0;
 
   // Removes captures older than the age limit, then, while the images exceed the size limit,
   // the oldest captures whose images are not needed by the audit first (review and quality
   // captures), audit captures last. Reviewed captures are kept: they are training data.
-  virtual StatusOr<RetentionReport> ApplyRetention(const RetentionPolicy& policy, int64_t now_ms) = 0;
+  virtual StatusOr<RetentionReport> ApplyRetention(const RetentionPolicy& policy,
+                                                   int64_t now_ms) = 0;
 
   virtual StatusOr<StoreStats> Stats() const = 0;
 };
