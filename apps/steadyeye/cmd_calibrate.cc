@@ -5,7 +5,6 @@
 #include "common.h"
 #include "steadyeye/core/progress.h"
 #include "steadyeye/model/calibrate.h"
-#include "steadyeye/model/predict.h"
 
 namespace steadyeye::cli {
 
@@ -36,14 +35,13 @@ int RunCalibrate(const CalibrateArgs& args) {
   Progress progress("calibrating", int64_t(data->size()), "img");
   CalibrateOptions options{args.alpha, args.delta, ref->ToString(),
                            [&](size_t done, size_t) { progress.Update(int64_t(done)); }};
-  auto calibration = CalibrateClassifier(**model, *data, options);
+  std::vector<float> logits;
+  auto calibration = CalibrateClassifier(**model, *data, options, &logits);
   progress.Finish();
   if (!calibration.ok()) return Fail(calibration.status());
   nlohmann::json out{{"model_id", (*model)->card().id}, {"calibration", calibration->ToJson()}};
   if (args.audit > 0) {
-    auto logits = DatasetLogits(**model, *data);
-    if (!logits.ok()) return Fail(logits.status());
-    auto audit = AuditCertificate(*logits, data->labels, (*model)->num_classes(), args.alpha,
+    auto audit = AuditCertificate(logits, data->labels, (*model)->num_classes(), args.alpha,
                                   args.delta, args.audit, args.audit_size, args.audit_seed);
     if (!audit.ok()) return Fail(audit.status());
     out["audit"] = audit->ToJson();

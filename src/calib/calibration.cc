@@ -247,14 +247,15 @@ StatusOr<Calibration> FitCalibration(std::span<const float> logits, std::span<co
 AutomaticDecisions MeasureAutomaticDecisions(std::span<const float> probs,
                                              std::span<const int> labels, size_t k,
                                              const Calibration& calibration) {
+  std::vector<float> confidence;
+  std::vector<uint8_t> correct;
+  ConfidenceAndCorrectness(probs, labels, k, confidence, correct);
   AutomaticDecisions d;
   d.n = labels.size();
-  for (size_t i = 0; i < labels.size(); ++i) {
-    const float* row = probs.data() + i * k;
-    const size_t top = ArgMax(row, k);
-    if (!calibration.DecidesAutomatically(row[top])) continue;
+  for (size_t i = 0; i < d.n; ++i) {
+    if (!calibration.DecidesAutomatically(confidence[i])) continue;
     ++d.decided;
-    d.errors += top == size_t(labels[i]) ? 0 : 1;
+    d.errors += correct[i] ? 0 : 1;
   }
   d.coverage = d.n > 0 ? double(d.decided) / double(d.n) : 0.0;
   d.error = d.decided > 0 ? double(d.errors) / double(d.decided) : 0.0;

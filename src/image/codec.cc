@@ -1,10 +1,9 @@
 #include "steadyeye/image/codec.h"
 
+#include <algorithm>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-
-#include <algorithm>
 #include <string>
 
 #include "cv_bridge.h"
@@ -126,6 +125,18 @@ Dimensions ProbeDimensions(std::span<const uint8_t> bytes) {
   return dims;
 }
 
+const char* ImageFormatName(std::span<const uint8_t> bytes) {
+  switch (Sniff(bytes)) {
+    case Format::kPng:
+      return "png";
+    case Format::kJpeg:
+      return "jpeg";
+    case Format::kUnknown:
+      break;
+  }
+  return "";
+}
+
 StatusOr<Image> DecodeImage(std::span<const uint8_t> bytes, const DecodeLimits& limits) {
   if (bytes.empty()) return InvalidArgumentError("empty input: 0 bytes");
   if (bytes.size() > limits.max_bytes) {
@@ -195,7 +206,8 @@ StatusOr<std::vector<uint8_t>> Encode(const Image& image, const std::string& ext
   }
   std::vector<uint8_t> out;
   try {
-    if (!cv::imencode(ext, mat, out, params)) return InternalError("OpenCV could not encode " + ext);
+    if (!cv::imencode(ext, mat, out, params))
+      return InternalError("OpenCV could not encode " + ext);
   } catch (const cv::Exception& e) {
     return InternalError(std::string("encoding failed: ") + e.what());
   }

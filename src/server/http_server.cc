@@ -7,6 +7,7 @@
 #include <map>
 
 #include "steadyeye/core/time.h"
+#include "steadyeye/image/codec.h"
 
 namespace steadyeye {
 
@@ -337,12 +338,10 @@ void HttpServer::Routes() {
   handlers["capture_image"] = [this](const httplib::Request& req, httplib::Response& res) {
     auto id = ParseInteger(req.matches[1], "capture id");
     if (!id.ok()) return SendError(res, id.status());
-    auto c = store_.Get(*id);
-    if (!c.ok()) return SendError(res, c.status());
     auto bytes = store_.GetImage(*id);
     if (!bytes.ok()) return SendError(res, bytes.status());
     res.set_content(std::string(bytes->begin(), bytes->end()),
-                    c->image_format == "png" ? "image/png" : "image/jpeg");
+                    std::string("image/") + ImageFormatName(*bytes));
   };
   handlers["baseline_put"] = [this](const httplib::Request& req, httplib::Response& res) {
     const std::string site = req.matches[1];

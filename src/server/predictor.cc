@@ -48,14 +48,6 @@ std::vector<StatusOr<int64_t>> CommitCaptures(CaptureStore& store,
   return out;
 }
 
-std::string ImageFormat(std::span<const uint8_t> bytes) {
-  if (bytes.size() >= 8 && bytes[0] == 0x89 && bytes[1] == 'P' && bytes[2] == 'N' &&
-      bytes[3] == 'G')
-    return "png";
-  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) return "jpeg";
-  return "";
-}
-
 }  // namespace
 
 nlohmann::json PredictResult::ToJson() const {
@@ -148,7 +140,6 @@ struct Predictor::Job {
   Status status;
   PredictResult result;
   std::string format;
-  std::vector<uint8_t> image_bytes;
   int width = 0, height = 0;
   bool quality_pass = true;
   std::future<StatusOr<std::vector<float>>> logits;
@@ -161,10 +152,9 @@ Status Predictor::Prepare(const PredictRequest& request, Job& job) {
   job.start = std::chrono::steady_clock::now();
   SEYE_RETURN_IF_ERROR(ValidateSiteName(request.site, "site"));
   SEYE_RETURN_IF_ERROR(ValidateSiteName(request.camera, "camera"));
-  if (request.image.empty()) return InvalidArgumentError("the request carries no image bytes");
-  job.format = ImageFormat(request.image);
-  if (job.format.empty()) return InvalidArgumentError("the body is not a PNG or JPEG image");
+  // Refuses empty input and anything but PNG and JPEG, with the cause.
   SEYE_ASSIGN_OR_RETURN(const Image image, DecodeImage(request.image, options_.limits));
+  job.format = ImageFormatName(request.image);
   const auto [baseline, baseline_name] = BaselineFor(request.site);
   SEYE_ASSIGN_OR_RETURN(const QualityAssessment quality, AssessQuality(image, baseline.get()));
   const InputSpec& spec = model_->card().input;
@@ -176,7 +166,6 @@ Status Predictor::Prepare(const PredictRequest& request, Job& job) {
   r.baseline = baseline_name;
   r.model_version = model_->card().id;
   r.time_ms = request.time_ms.value_or(UnixMillisNow());
-  r.reasons.clear();
   for (const auto& flag : quality.flags) {
     const std::string reason = "quality:" + flag.reason;
     if (std::find(r.reasons.begin(), r.reasons.end(), reason) == r.reasons.end())
@@ -185,7 +174,6 @@ Status Predictor::Prepare(const PredictRequest& request, Job& job) {
   job.quality_pass = quality.pass();
   job.width = image.width;
   job.height = image.height;
-  job.image_bytes.assign(request.image.begin(), request.image.end());
   return Status::Ok();
 }
 
@@ -244,7 +232,7 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
   c.image_format = job.format;
   c.width = job.width;
   c.height = job.height;
-  n.image = std::move(job.image_bytes);
+  n.image.assign(request.image.begin(), request.image.end());  // only kept images are copied
   SEYE_ASSIGN_OR_RETURN(job.committed, writer_->Submit(std::move(n)));
   return Status::Ok();
 }

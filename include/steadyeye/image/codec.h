@@ -14,8 +14,8 @@
 namespace steadyeye {
 
 struct DecodeLimits {
-  uint64_t max_bytes = 64ull << 20;      // encoded size
-  uint64_t max_pixels = 40'000'000;      // width * height, checked from the header first
+  uint64_t max_bytes = 64ull << 20;  // encoded size
+  uint64_t max_pixels = 40'000'000;  // width * height, checked from the header first
   int max_side = 20'000;
 };
 
@@ -45,5 +45,8 @@ struct Dimensions {
   int height = 0;
 };
 Dimensions ProbeDimensions(std::span<const uint8_t> bytes);
+
+// "png" or "jpeg" from the file signature; "" for anything else.
+const char* ImageFormatName(std::span<const uint8_t> bytes);
 
 }  // namespace steadyeye

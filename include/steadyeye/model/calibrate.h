@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "steadyeye/calib/calibration.h"
 #include "steadyeye/core/status.h"
@@ -21,8 +22,10 @@ struct CalibrateOptions {
 
 // Runs `model` on `data` (conformed to its input; classes in the model's order), fits the
 // calibration and stores it in the model's card (replacing any earlier one). Not thread-safe
-// with respect to other users of `model`.
+// with respect to other users of `model`. `logits`, when given, receives the raw logits of `data`
+// (for callers that go on to audit the certificate without running the model again).
 StatusOr<Calibration> CalibrateClassifier(Classifier& model, const Dataset& data,
-                                          const CalibrateOptions& options);
+                                          const CalibrateOptions& options,
+                                          std::vector<float>* logits = nullptr);
 
 }  // namespace steadyeye
