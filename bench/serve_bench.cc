@@ -36,7 +36,9 @@ namespace {
 using namespace steadyeye;
 using Clock = std::chrono::steady_clock;
 
-int g_server_threads = 1;  // compute threads of the server's model thread (--threads)
+int g_server_threads = 1;    // compute threads of each of the server's model workers (--threads)
+size_t g_model_workers = 1;  // model workers of the server (--workers)
+int g_batch_clients = 2;     // clients of the batch endpoint (--batch-clients)
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -68,8 +70,10 @@ struct LoadResult {
 };
 
 // `rate` 0: closed loop. Otherwise each of `clients` sends on a fixed schedule at rate/clients.
+// `per_request` 1: one image per POST /v1/predict; more: that many parts per POST
+// /v1/predict/batch. Counts images answered.
 LoadResult Load(int port, const std::vector<std::string>& bodies, int clients, double seconds,
-                double rate) {
+                double rate, size_t per_request = 1) {
   LoadResult result;
   std::mutex mu;
   std::atomic<size_t> ok{0}, errors{0};
@@ -90,10 +94,21 @@ LoadResult Load(int port, const std::vector<std::string>& bodies, int clients, d
         if (Seconds(start, rate > 0 ? scheduled : Clock::now()) >= seconds) break;
         if (rate > 0) std::this_thread::sleep_until(scheduled);
         const auto sent = rate > 0 ? scheduled : Clock::now();
-        auto r = c.Post("/v1/predict?site=bench&camera=c1", bodies[i % bodies.size()],
-                        "application/octet-stream");
+        httplib::MultipartFormDataItems parts;
+        if (per_request > 1) {
+          for (size_t j = 0; j < per_request; ++j) {
+            // Zero-padded field names: the server answers in field-name order.
+            char field[32];
+            std::snprintf(field, sizeof(field), "i%04zu", j);
+            parts.push_back({field, bodies[(i * per_request + j) % bodies.size()], "",
+                             "application/octet-stream"});
+          }
+        }
+        auto r = per_request == 1 ? c.Post("/v1/predict?site=bench&camera=c1",
+                                           bodies[i % bodies.size()], "application/octet-stream")
+                                  : c.Post("/v1/predict/batch?site=bench&camera=c1", parts);
         if (r && r->status == 200) {
-          ++ok;
+          ok += per_request;
           mine.push_back(1000 * Seconds(sent, Clock::now()));
         } else {
           ++errors;
@@ -135,6 +150,7 @@ void Run(const std::string& name, const std::filesystem::path& model_path,
   PredictorOptions options;
   options.batching.max_batch = max_batch;
   options.batching.max_delay_us = max_delay_us;
+  options.batching.workers = g_model_workers;
   auto predictor = Predictor::Create(std::move(*model), **store, metrics, options);
   // The site's own quality baseline, from its own images (as a deployment would learn it).
   auto baseline = BuildBaseline(images);
@@ -150,19 +166,25 @@ void Run(const std::string& name, const std::filesystem::path& model_path,
   const LoadResult closed = Load(server.port(), bodies, clients, seconds, 0);
   const LoadResult open =
       Load(server.port(), bodies, clients, seconds, 0.5 * closed.images_per_second);
+  // The same path with the batch endpoint: one request carries a model batch of images, so the
+  // per-request HTTP cost is shared by max_batch images. Two clients: one request decodes while
+  // the other's batch is in the model.
+  const LoadResult batched = Load(server.port(), bodies, g_batch_clients, seconds, 0, max_batch);
   server.Stop();
   serving.join();
   const auto stats = (*store)->Stats();
   std::printf(
       "%-14s model-only %8.0f img/s (batch %zu) | HTTP %7.0f img/s = %5.1f%% of model-only (%zu "
-      "clients, "
-      "%zu errors) | at %.0f img/s (50%%): p50 %.2f ms, p99 %.2f ms (%zu requests) | %lld of %zu "
-      "kept\n",
+      "clients, %zu errors) | at %.0f img/s (50%%): p50 %.2f ms, p99 %.2f ms (%zu requests) | "
+      "batch endpoint, %zu images per request: %7.0f img/s = %5.1f%% of model-only (%zu errors) | "
+      "%lld of %zu kept\n",
       name.c_str(), model_only, max_batch, closed.images_per_second,
       100 * closed.images_per_second / model_only, size_t(clients), closed.errors + open.errors,
       0.5 * closed.images_per_second, Percentile(open.latencies_ms, 0.5),
-      Percentile(open.latencies_ms, 0.99), open.latencies_ms.size(),
-      stats.ok() ? static_cast<long long>(stats->captures) : -1LL, warm.ok + closed.ok + open.ok);
+      Percentile(open.latencies_ms, 0.99), open.latencies_ms.size(), max_batch,
+      batched.images_per_second, 100 * batched.images_per_second / model_only, batched.errors,
+      stats.ok() ? static_cast<long long>(stats->captures) : -1LL,
+      warm.ok + closed.ok + open.ok + batched.ok);
   std::filesystem::remove_all(store_dir);
 }
 
@@ -183,6 +205,8 @@ int main(int argc, char** argv) {
   for (int i = 2; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--workers")) g_model_workers = size_t(std::atoi(argv[i + 1]));
+    if (!std::strcmp(argv[i], "--batch-clients")) g_batch_clients = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--max-delay-us")) max_delay_us = std::atoll(argv[i + 1]);
     if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--clients")) clients = std::atoi(argv[i + 1]);

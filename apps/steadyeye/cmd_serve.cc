@@ -27,6 +27,10 @@ struct ServeArgs {
   // cores this doubled end-to-end throughput's share of model-only and halved p99 latency
   // (docs/BENCHMARKS.md, serve_bench --threads 1 vs 2).
   int threads = 1;
+  // Model calls side by side, each on `threads` compute threads: a second worker runs the next
+  // batch while the first is busy, without OpenMP barriers between them. Worth it for batch
+  // traffic (POST /v1/predict/batch); single-image traffic gains little and its p99 rises.
+  size_t model_workers = 1;
   int http_threads = 32;
   size_t max_batch = 32;
   int64_t max_delay_us = PredictorOptions{}.batching.max_delay_us;
@@ -74,8 +78,10 @@ int RunServe(const ServeArgs& args) {
   const auto& calibration = (*model)->card().calibration;
   ServerMetrics metrics(version);
   PredictorOptions options;
-  options.batching = {
-      .max_batch = args.max_batch, .max_delay_us = args.max_delay_us, .max_queue = args.max_queue};
+  options.batching = {.max_batch = args.max_batch,
+                      .max_delay_us = args.max_delay_us,
+                      .max_queue = args.max_queue,
+                      .workers = args.model_workers};
   options.audit_rate = args.audit_rate;
   options.seed = args.seed;
   options.limits.max_bytes = uint64_t(args.max_body_mb) << 20;
@@ -150,6 +156,10 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", args->threads, "Compute threads of the model (0 = all cores)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));
+  cmd->add_option("--model-workers", args->model_workers,
+                  "Model calls run side by side (each on --threads compute threads)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--http-threads", args->http_threads, "Connections served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));

@@ -75,5 +75,30 @@ TEST(MicroBatcher, RefusesWhenTheQueueIsFullAndPassesErrorsOn) {
   EXPECT_EQ(r->get().status().code(), StatusCode::kInternal);
 }
 
+TEST(MicroBatcher, SeveralWorkersRunBatchesSideBySide) {
+  // Each batch blocks until two batches are running at once: with one worker this would never
+  // finish, so completing shows the second worker took the next batch while the first ran.
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0, peak = 0;
+  auto rendezvous = [&](std::vector<int>& items) {
+    std::unique_lock lock(mu);
+    peak = std::max(peak, ++running);
+    cv.notify_all();
+    cv.wait_for(lock, std::chrono::seconds(10), [&] { return peak >= 2; });
+    --running;
+    return Double(items);
+  };
+  Doubler b(rendezvous, {.max_batch = 4, .max_delay_us = 0, .max_queue = 100, .workers = 2});
+  std::vector<std::future<StatusOr<int>>> futures;
+  for (int i = 0; i < 40; ++i) {
+    auto f = b.Submit(i);
+    ASSERT_TRUE(f.ok());
+    futures.push_back(std::move(*f));
+  }
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(*futures[size_t(i)].get(), 2 * i);
+  EXPECT_EQ(peak, 2);
+}
+
 }  // namespace
 }  // namespace steadyeye

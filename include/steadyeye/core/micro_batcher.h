@@ -1,11 +1,13 @@
-// Gathers work items handed over by many threads into batches run by one worker thread: the
+// Gathers work items handed over by many threads into batches run by worker threads: the
 // pattern behind dynamic micro-batching of model calls and group commit of captures.
 //
 // A batch is run when it holds `max_batch` items, or when its oldest item has waited
 // `max_delay_us`, whichever comes first (0: run whatever is waiting as soon as the worker is
 // free; under load, items pile up while a batch runs, so batches still grow). The queue is
 // bounded: Submit() refuses with ResourceExhausted when `max_queue` items wait, so overload turns
-// into fast refusals instead of unbounded memory and latency.
+// into fast refusals instead of unbounded memory and latency. With several `workers`, each takes
+// the next batch when it is free, so batches run side by side (`run` must then be thread-safe);
+// results are still delivered per item, but batches may complete out of submission order.
 //
 // Thread-safety: Submit() and depth() may be called from any thread. The destructor runs every
 // item already accepted, then stops the worker.
@@ -34,6 +36,7 @@ struct MicroBatchOptions {
   size_t max_batch = 32;
   int64_t max_delay_us = 0;
   size_t max_queue = 1024;
+  size_t workers = 1;
   const char* thread_name = "seye-batch";  // shown by top -H and perf (at most 15 characters)
 };
 
@@ -49,9 +52,11 @@ class MicroBatcher {
   MicroBatcher(RunFn run, MicroBatchOptions options, Observer observer = {})
       : run_(std::move(run)),
         options_{std::max<size_t>(1, options.max_batch), std::max<int64_t>(0, options.max_delay_us),
-                 std::max<size_t>(1, options.max_queue), options.thread_name},
-        observer_(std::move(observer)),
-        worker_([this] { Loop(); }) {}
+                 std::max<size_t>(1, options.max_queue), std::max<size_t>(1, options.workers),
+                 options.thread_name},
+        observer_(std::move(observer)) {
+    for (size_t i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Loop(); });
+  }
 
   ~MicroBatcher() {
     {
@@ -59,7 +64,7 @@ class MicroBatcher {
       stopping_ = true;
     }
     cv_.notify_all();
-    worker_.join();
+    for (auto& w : workers_) w.join();
   }
   MicroBatcher(const MicroBatcher&) = delete;
   MicroBatcher& operator=(const MicroBatcher&) = delete;
@@ -113,6 +118,7 @@ class MicroBatcher {
           queue_.pop_front();
         }
       }
+      if (batch.empty()) continue;  // another worker took them while this one waited
       items.clear();
       for (auto& p : batch) items.push_back(std::move(p.item));
       std::vector<StatusOr<Out>> results = run_(items);
@@ -133,7 +139,7 @@ class MicroBatcher {
   std::condition_variable cv_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
-  std::thread worker_;  // last: starts after everything above is initialised
+  std::vector<std::thread> workers_;  // last: started after everything above is initialised
 };
 
 }  // namespace steadyeye
