@@ -29,7 +29,7 @@
 #include "steadyeye/quality/quality.h"
 #include "steadyeye/server/http_server.h"
 #include "steadyeye/server/predictor.h"
-#include "steadyeye/store/capture_store.h"
+#include "steadyeye/store/store.h"
 
 namespace {
 
@@ -145,7 +145,7 @@ void Run(const std::string& name, const std::filesystem::path& model_path,
   ConfigureCompute(g_server_threads);
   const auto store_dir = std::filesystem::temp_directory_path() / ("serve-bench-" + name);
   std::filesystem::remove_all(store_dir);
-  auto store = OpenSqliteCaptureStore(store_dir);
+  auto store = OpenSqliteStore(store_dir);
   ServerMetrics metrics((*model)->card().id);
   PredictorOptions options;
   options.batching.max_batch = max_batch;

@@ -12,7 +12,7 @@
 #include <random>
 #include <vector>
 
-#include "steadyeye/store/capture_store.h"
+#include "steadyeye/store/store.h"
 
 using namespace steadyeye;
 
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  auto store = OpenSqliteCaptureStore(dir);
+  auto store = OpenSqliteStore(dir);
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
     return 1;

@@ -5,7 +5,7 @@
 #include "steadyeye/core/file.h"
 #include "steadyeye/core/time.h"
 #include "steadyeye/data/dataset.h"
-#include "steadyeye/store/capture_store.h"
+#include "steadyeye/store/store.h"
 
 namespace steadyeye::cli {
 
@@ -23,19 +23,24 @@ int RunExport(const ExportArgs& args) {
     return Fail(InvalidArgumentError(
         "only reviewed captures carry a person's label to train on; pass --reviewed"));
   }
-  auto store = OpenSqliteCaptureStore(args.store);
+  auto store = OpenSqliteStore(args.store);
   if (!store.ok()) return Fail(store.status());
   CaptureQuery q;
   q.reviewed = true;
   q.limit = 1000;
   if (!args.site.empty()) q.site = args.site;
   size_t written = 0;
-  std::map<std::string, size_t> per_class;
+  std::map<std::string, size_t> per_class, not_a_class;
   while (true) {
     auto page = (*store)->List(q);
     if (!page.ok()) return Fail(page.status());
     if (page->empty()) break;
     for (const auto& c : *page) {
+      // Unrecognisable images and items of no class are no training examples of any class.
+      if (*c.reviewed_label == kAnswerBadImage || *c.reviewed_label == kAnswerNewItem) {
+        ++not_a_class[*c.reviewed_label];
+        continue;
+      }
       auto bytes = (*store)->GetImage(c.id);
       if (!bytes.ok()) return Fail(bytes.status());
       const std::string ext = c.image_format == "png" ? ".png" : ".jpg";
@@ -52,6 +57,8 @@ int RunExport(const ExportArgs& args) {
               args.out.c_str());
   for (const auto& [label, n] : per_class) std::printf("; %s %zu", label.c_str(), n);
   std::printf(")\n");
+  for (const auto& [answer, n] : not_a_class)
+    std::printf("left out %zu captures answered %s\n", n, answer.c_str());
   return 0;
 }
 
@@ -65,7 +72,7 @@ int RunPrune(const PruneArgs& args) {
   if (args.max_age_days <= 0 && args.max_mb <= 0) {
     return Fail(InvalidArgumentError("say what to keep: --max-age-days and/or --max-mb"));
   }
-  auto store = OpenSqliteCaptureStore(args.store);
+  auto store = OpenSqliteStore(args.store);
   if (!store.ok()) return Fail(store.status());
   auto report = (*store)->ApplyRetention(RetentionFromLimits(args.max_age_days, args.max_mb),
                                          UnixMillisNow());
@@ -85,7 +92,7 @@ struct LabelArgs {
 };
 
 int RunLabel(const LabelArgs& args) {
-  auto store = OpenSqliteCaptureStore(args.store);
+  auto store = OpenSqliteStore(args.store);
   if (!store.ok()) return Fail(store.status());
   if (Status st = (*store)->SetReviewedLabel(args.id, args.label, args.reviewer); !st.ok())
     return Fail(st);

@@ -17,7 +17,8 @@ struct DemoArgs {
 // default model on Fashion-MNIST's train split and evaluate it on the untouched test split.
 int RunDemo(const DemoArgs& args) {
   if (args.retrain || !std::filesystem::exists(args.model)) {
-    std::printf("== training the default model on fashion-mnist (train split) -> %s\n", args.model.c_str());
+    std::printf("== training the default model on fashion-mnist (train split) -> %s\n",
+                args.model.c_str());
     TrainArgs train;
     train.out = args.model;
     train.options.threads = args.threads;

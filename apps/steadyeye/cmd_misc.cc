@@ -84,10 +84,13 @@ int RunImport(const ImportArgs& args) {
 
 void AddExportImagesCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ExportArgs>();
-  auto* cmd = app.add_subcommand("export-images", "Write a dataset as an image folder (PNG, one sub-folder per class)");
-  cmd->add_option("--data", args->data, "fashion-mnist[:test|:train] or an image folder")->capture_default_str();
+  auto* cmd = app.add_subcommand(
+      "export-images", "Write a dataset as an image folder (PNG, one sub-folder per class)");
+  cmd->add_option("--data", args->data, "fashion-mnist[:test|:train] or an image folder")
+      ->capture_default_str();
   cmd->add_option("--out", args->out, "Output folder")->required();
-  cmd->add_option("--limit", args->limit, "At most this many images, spread over classes (0 = all)");
+  cmd->add_option("--limit", args->limit,
+                  "At most this many images, spread over classes (0 = all)");
   cmd->callback([args, &exit_code] { exit_code = RunExport(*args); });
 }
 
@@ -100,12 +103,18 @@ void AddModelCardCommand(CLI::App& app, int& exit_code) {
 
 void AddImportTorchScriptCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ImportArgs>();
-  auto* cmd = app.add_subcommand("import-torchscript", "Wrap a TorchScript classifier (torch.jit.save) in a model bundle");
+  auto* cmd = app.add_subcommand(
+      "import-torchscript", "Wrap a TorchScript classifier (torch.jit.save) in a model bundle");
   cmd->add_option("--model", args->script, "TorchScript file (.pt)")->required();
-  cmd->add_option("--classes", args->classes, "Class names: a,b,c or @file (one per line), in output order")->required();
-  cmd->add_option("--input", args->input, "Input shape CxHxW the model expects")->capture_default_str();
-  cmd->add_option("--mean", args->mean, "Per-channel mean of pixel/255 (default 0.5)")->delimiter(',');
-  cmd->add_option("--std", args->std, "Per-channel std of pixel/255 (default 0.25)")->delimiter(',');
+  cmd->add_option("--classes", args->classes,
+                  "Class names: a,b,c or @file (one per line), in output order")
+      ->required();
+  cmd->add_option("--input", args->input, "Input shape CxHxW the model expects")
+      ->capture_default_str();
+  cmd->add_option("--mean", args->mean, "Per-channel mean of pixel/255 (default 0.5)")
+      ->delimiter(',');
+  cmd->add_option("--std", args->std, "Per-channel std of pixel/255 (default 0.25)")
+      ->delimiter(',');
   cmd->add_option("--out", args->out, "Where to write the bundle (.seye)")->required();
   cmd->callback([args, &exit_code] { exit_code = RunImport(*args); });
 }

@@ -1,7 +1,7 @@
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "common.h"
 #include "steadyeye/image/codec.h"
@@ -18,23 +18,31 @@ struct PredictArgs {
   bool json = false;
 };
 
-void PrintPrediction(const std::string& file, const Prediction& p, const ModelCard& card, bool json) {
+void PrintPrediction(const std::string& file, const Prediction& p, const ModelCard& card,
+                     bool json) {
   if (json) {
     nlohmann::json top = nlohmann::json::array();
-    for (auto [label, prob] : p.top) top.push_back({{"label", card.class_names[label]}, {"probability", prob}});
-    nlohmann::json out = {{"file", file}, {"label", card.class_names[p.label]},
-                          {"probability", p.probability}, {"top", top}, {"model_id", card.id}};
+    for (auto [label, prob] : p.top)
+      top.push_back({{"label", card.class_names[label]}, {"probability", prob}});
+    nlohmann::json out = {{"file", file},
+                          {"label", card.class_names[p.label]},
+                          {"probability", p.probability},
+                          {"top", top},
+                          {"model_id", card.id}};
     std::printf("%s\n", out.dump().c_str());
     return;
   }
   std::string top;
-  for (auto [label, prob] : p.top) top += fmt::format("{}{} {:.3f}", top.empty() ? "" : ", ", card.class_names[label], prob);
-  std::printf("%s: %s (%.3f)   top: %s\n", file.c_str(), card.class_names[p.label].c_str(), p.probability, top.c_str());
+  for (auto [label, prob] : p.top)
+    top += fmt::format("{}{} {:.3f}", top.empty() ? "" : ", ", card.class_names[label], prob);
+  std::printf("%s: %s (%.3f)   top: %s\n", file.c_str(), card.class_names[p.label].c_str(),
+              p.probability, top.c_str());
 }
 
 void PrintError(const std::string& file, const Status& status, bool json) {
   if (json) {
-    std::printf("%s\n", nlohmann::json({{"file", file}, {"error", status.message()}}).dump().c_str());
+    std::printf("%s\n",
+                nlohmann::json({{"file", file}, {"error", status.message()}}).dump().c_str());
   } else {
     std::fprintf(stderr, "%s: error: %s\n", file.c_str(), status.message().c_str());
   }
@@ -47,9 +55,9 @@ int RunPredict(const PredictArgs& args) {
   int failures = 0;
   for (const auto& file : args.files) {
     auto image = LoadImageFile(file);
-    StatusOr<std::vector<Prediction>> preds = image.ok()
-        ? PredictImages(**model, std::span<const Image>(&*image, 1))
-        : StatusOr<std::vector<Prediction>>(image.status());
+    StatusOr<std::vector<Prediction>> preds =
+        image.ok() ? PredictImages(**model, std::span<const Image>(&*image, 1))
+                   : StatusOr<std::vector<Prediction>>(image.status());
     if (preds.ok()) {
       PrintPrediction(file, preds->front(), (*model)->card(), args.json);
     } else {

@@ -11,7 +11,7 @@
 #include "steadyeye/core/time.h"
 #include "steadyeye/server/http_server.h"
 #include "steadyeye/server/predictor.h"
-#include "steadyeye/store/capture_store.h"
+#include "steadyeye/store/store.h"
 
 namespace steadyeye::cli {
 
@@ -36,6 +36,7 @@ struct ServeArgs {
   int64_t max_delay_us = PredictorOptions{}.batching.max_delay_us;
   size_t max_queue = 1024;
   double audit_rate = 0.02;
+  double double_review_share = StoreOptions{}.double_review_share;
   uint64_t seed = 1;
   std::string baselines;
   size_t max_body_mb = 32;
@@ -72,7 +73,10 @@ int RunServe(const ServeArgs& args) {
   ConfigureCompute(args.threads);
   auto model = Classifier::Load(args.model);
   if (!model.ok()) return Fail(model.status());
-  auto store = OpenSqliteCaptureStore(args.store);
+  StoreOptions store_options;
+  store_options.double_review_share = args.double_review_share;
+  store_options.seed = args.seed;
+  auto store = OpenSqliteStore(args.store, store_options);
   if (!store.ok()) return Fail(store.status());
   const std::string version = (*model)->card().id;
   const auto& calibration = (*model)->card().calibration;
@@ -95,6 +99,9 @@ int RunServe(const ServeArgs& args) {
   http.http_threads = args.http_threads;
   http.max_body_bytes = args.max_body_mb << 20;
   http.baselines_dir = std::filesystem::path(args.store) / "baselines";
+  auto review_page = WebFile("pages/review.html");
+  if (!review_page.ok()) return Fail(review_page.status());
+  http.web_dir = review_page->parent_path().parent_path();
   std::error_code ec;
   std::filesystem::create_directories(http.baselines_dir, ec);
   size_t sites = 0;
@@ -126,6 +133,19 @@ int RunServe(const ServeArgs& args) {
           ? fmt::format("automatic decisions at confidence >= {:.3f}, error <= {} certified",
                         calibration->threshold.threshold, calibration->threshold.alpha)
           : "no certified threshold: every decision goes to review";
+  if (server.open_mode()) {
+    std::fprintf(stderr,
+                 "steadyeye: WARNING: the store has no tokens: every client on this machine may "
+                 "call every route without one. Create one to close it:\n"
+                 "  steadyeye token create --store %s --role admin --name NAME\n",
+                 args.store.c_str());
+  } else if (auto n = (*store)->ActiveTokenCount(); n.ok() && *n == 0) {
+    std::fprintf(stderr,
+                 "steadyeye: the store has no tokens and %s is not a loopback address: every "
+                 "route but /healthz refuses until one exists (steadyeye token create --store "
+                 "%s ...)\n",
+                 args.host.c_str(), args.store.c_str());
+  }
   std::printf("serving model %s on http://%s:%d (store %s; %zu site baselines; %s)\n",
               version.c_str(), args.host.c_str(), server.port(), args.store.c_str(), sites,
               mode.c_str());
@@ -180,7 +200,13 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                   "Share of automatic decisions kept for the blind audit")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--seed", args->seed, "Seed of the audit sampling")->capture_default_str();
+  cmd->add_option("--double-review-share", args->double_review_share,
+                  "Share of review tasks given to two reviewers, to measure their agreement")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--seed", args->seed,
+                  "Seed of the audit sampling and of the choice of double-reviewed tasks")
+      ->capture_default_str();
   cmd->add_option("--baselines", args->baselines, "Folder of <site>.json quality baselines");
   cmd->add_option("--retain-days", args->retain_days,
                   "Retention: remove captures older than this (checked every minute)");

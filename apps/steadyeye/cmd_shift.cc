@@ -47,11 +47,13 @@ int RunShift(const ShiftArgs& args) {
   }
   std::vector<fs::path> files;
   for (const auto& path : ListImageFiles(args.in)) files.push_back(fs::relative(path, args.in));
-  Progress progress(args.condition + " severity " + std::to_string(args.severity), int64_t(files.size()), "img");
+  Progress progress(args.condition + " severity " + std::to_string(args.severity),
+                    int64_t(files.size()), "img");
   int failures = 0;
   for (size_t i = 0; i < files.size(); ++i) {
     // Each file's randomness comes from the seed and its place in sorted order: reproducible.
-    const Status st = ShiftFile(fs::path(args.in) / files[i], fs::path(args.out) / files[i], args, args.seed + i);
+    const Status st =
+        ShiftFile(fs::path(args.in) / files[i], fs::path(args.out) / files[i], args, args.seed + i);
     if (!st.ok()) {
       std::fprintf(stderr, "%s: error: %s\n", files[i].c_str(), st.message().c_str());
       ++failures;
@@ -59,7 +61,8 @@ int RunShift(const ShiftArgs& args) {
     progress.Update(int64_t(i + 1));
   }
   progress.Finish();
-  std::printf("wrote %zu images to %s (%d failed)\n", files.size() - failures, args.out.c_str(), failures);
+  std::printf("wrote %zu images to %s (%d failed)\n", files.size() - failures, args.out.c_str(),
+              failures);
   return failures == 0 ? 0 : kExitFailure;
 }
 
@@ -67,11 +70,14 @@ int RunShift(const ShiftArgs& args) {
 
 void AddShiftCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ShiftArgs>();
-  auto* cmd = app.add_subcommand("shift", "Apply a production condition (lighting, blur, dust, JPEG, ...) to an image or folder");
+  auto* cmd = app.add_subcommand(
+      "shift",
+      "Apply a production condition (lighting, blur, dust, JPEG, ...) to an image or folder");
   cmd->add_flag("--list", args->list, "List the conditions");
   cmd->add_option("--condition", args->condition, "Condition name (see --list)");
   cmd->add_option("--severity", args->severity, "1 (barely visible) .. 5 (still recognisable)")
-      ->capture_default_str()->check(CLI::Range(kMinSeverity, kMaxSeverity));
+      ->capture_default_str()
+      ->check(CLI::Range(kMinSeverity, kMaxSeverity));
   cmd->add_option("--seed", args->seed, "Random seed")->capture_default_str();
   cmd->add_option("in", args->in, "Input image file or folder");
   cmd->add_option("out", args->out, "Output file or folder (format from the extension)");

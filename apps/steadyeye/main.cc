@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   cli::AddCalibrateCommand(app, exit_code);
   cli::AddServeCommand(app, exit_code);
   cli::AddCapturesCommand(app, exit_code);
+  cli::AddTokenCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

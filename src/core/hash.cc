@@ -24,7 +24,9 @@ void Sha256::Update(std::span<const uint8_t> bytes) {
   EVP_DigestUpdate(impl_->ctx, bytes.data(), bytes.size());
 }
 
-void Sha256::Update(std::string_view text) { EVP_DigestUpdate(impl_->ctx, text.data(), text.size()); }
+void Sha256::Update(std::string_view text) {
+  EVP_DigestUpdate(impl_->ctx, text.data(), text.size());
+}
 
 void Sha256::UpdateU64(uint64_t value) {
   uint8_t le[8];

@@ -1,11 +1,10 @@
 #include "steadyeye/core/progress.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace steadyeye {
 
@@ -63,7 +62,8 @@ std::string Progress::Line(bool final) const {
   const double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
   std::string line = label_;
   if (total_ > 0) {
-    const double frac = std::clamp(static_cast<double>(done_) / static_cast<double>(total_), 0.0, 1.0);
+    const double frac =
+        std::clamp(static_cast<double>(done_) / static_cast<double>(total_), 0.0, 1.0);
     if (interactive_) {
       const int filled = static_cast<int>(frac * kBarWidth);
       line += " [" + std::string(filled, '#') + std::string(kBarWidth - filled, '.') + "]";

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "steadyeye/calib/calibration.h"
+#include "steadyeye/core/name.h"
 #include "steadyeye/core/time.h"
 #include "steadyeye/image/input_spec.h"
 
@@ -65,21 +66,6 @@ nlohmann::json PredictResult::ToJson() const {
           {"model_version", model_version},
           {"time", FormatUnixMillis(time_ms)},
           {"latency_ms", latency_ms}};
-}
-
-Status ValidateSiteName(const std::string& name, const char* what) {
-  const bool ok = !name.empty() && name.size() <= 64 &&
-                  std::all_of(name.begin(), name.end(),
-                              [](char c) {
-                                return std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
-                                       c == '_' || c == '-';
-                              }) &&
-                  name != "." && name != "..";
-  if (!ok) {
-    return InvalidArgumentError(std::string(what) + " '" + name.substr(0, 80) +
-                                "' must be 1-64 characters of letters, digits, '.', '_' or '-'");
-  }
-  return Status::Ok();
 }
 
 Predictor::Predictor(std::unique_ptr<Classifier> model, CaptureStore& store, ServerMetrics& metrics,
@@ -150,8 +136,8 @@ struct Predictor::Job {
 
 Status Predictor::Prepare(const PredictRequest& request, Job& job) {
   job.start = std::chrono::steady_clock::now();
-  SEYE_RETURN_IF_ERROR(ValidateSiteName(request.site, "site"));
-  SEYE_RETURN_IF_ERROR(ValidateSiteName(request.camera, "camera"));
+  SEYE_RETURN_IF_ERROR(ValidateName(request.site, "site"));
+  SEYE_RETURN_IF_ERROR(ValidateName(request.camera, "camera"));
   // Refuses empty input and anything but PNG and JPEG, with the cause.
   SEYE_ASSIGN_OR_RETURN(const Image image, DecodeImage(request.image, options_.limits));
   job.format = ImageFormatName(request.image);
@@ -281,7 +267,7 @@ std::vector<StatusOr<PredictResult>> Predictor::PredictMany(
 }
 
 Status Predictor::SetSiteBaseline(const std::string& site, QualityBaseline baseline) {
-  SEYE_RETURN_IF_ERROR(ValidateSiteName(site, "site"));
+  SEYE_RETURN_IF_ERROR(ValidateName(site, "site"));
   auto shared = std::make_shared<const QualityBaseline>(std::move(baseline));
   std::lock_guard lock(baselines_mu_);
   site_baselines_[site] = std::move(shared);

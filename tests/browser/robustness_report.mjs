@@ -3,29 +3,15 @@
 // content, the summary filled in. Saves a screenshot as a test artifact.
 //
 //   node robustness_report.mjs REPORT/index.html SCREENSHOT.png   (SEYE_WEB_DIR = web/ folder)
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { collectErrors, fail, launchChromium } from './chromium.mjs';
 
-const require = createRequire(path.join(process.env.SEYE_WEB_DIR, 'package.json'));
-const { chromium } = require('playwright-core');
 const [pagePath, screenshot] = process.argv.slice(2);
 
-function fail(message) {
-  console.error('FAIL: ' + message);
-  process.exitCode = 1;
-}
-
-// The flags keep Chromium from reaching out to the network, which this machine does not allow.
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-  const errors = [];
-  page.on('pageerror', e => errors.push(e.message));
-  page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
+  const errors = collectErrors(page);
   await page.goto('file://' + path.resolve(pagePath));
   await page.waitForFunction(() => window.reportRendered !== undefined, null, { timeout: 30000 });
   const state = await page.evaluate(() => ({

@@ -32,8 +32,10 @@ class ServerProcess {
     for (int i = 0; i < 600 && pid_ > 0 && port_ == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       const std::string out = Log();
-      const auto at = out.find("http://127.0.0.1:");
-      if (at != std::string::npos) port_ = std::stoi(out.substr(at + 17));
+      // "serving model ... on http://HOST:PORT (...)"
+      const auto at = out.find(" on http://");
+      const auto colon = at == std::string::npos ? at : out.find(':', at + 11);
+      if (colon != std::string::npos) port_ = std::stoi(out.substr(colon + 1));
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         exit_status_ = status;

@@ -1,5 +1,3 @@
-#include "steadyeye/store/capture_store.h"
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -10,43 +8,12 @@
 #include <set>
 
 #include "steadyeye/core/file.h"
+#include "steadyeye/store/store.h"
+#include "store/store_test_util.h"
 #include "test_util.h"
 
 namespace steadyeye {
 namespace {
-
-std::vector<uint8_t> Bytes(const std::string& text) { return {text.begin(), text.end()}; }
-
-NewCapture MakeCapture(const std::string& site, int64_t time_ms, const std::string& image,
-                       KeptBecause why = KeptBecause::kReview) {
-  NewCapture n;
-  Capture& c = n.capture;
-  c.time_ms = time_ms;
-  c.received_ms = time_ms + 5;
-  c.site = site;
-  c.camera = "cam-1";
-  c.model_version = "abc";
-  c.label = 3;
-  c.label_name = "Dress";
-  c.confidence = 0.61;
-  c.probabilities = {0.1f, 0.29f, 0.61f};
-  c.decision = why == KeptBecause::kAudit ? "auto" : "review";
-  c.reasons = {"low_confidence", "quality:blur"};
-  c.kept_because = why;
-  c.inclusion_probability = why == KeptBecause::kAudit ? 0.02 : 1.0;
-  c.quality = {{"verdict", "ok"}};
-  c.image_format = "png";
-  c.width = 28;
-  c.height = 28;
-  n.image = Bytes(image);
-  return n;
-}
-
-std::unique_ptr<CaptureStore> Open(const std::filesystem::path& dir) {
-  auto store = OpenSqliteCaptureStore(dir);
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  return store.ok() ? std::move(*store) : nullptr;
-}
 
 TEST(CaptureStore, StoresRowsAndImagesOnceAndReadsThemBack) {
   testing::TempDir dir;
@@ -181,13 +148,13 @@ TEST(CaptureStore, RefusesNewerSchemasAndDamagedFiles) {
   ASSERT_EQ(sqlite3_open((dir / "newer" / "captures.db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
-  const auto newer = OpenSqliteCaptureStore(dir / "newer");
+  const auto newer = OpenSqliteStore(dir / "newer");
   EXPECT_EQ(newer.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(newer.status().message().find("newer"), std::string::npos) << newer.status().message();
 
   std::filesystem::create_directories(dir / "damaged");
   ASSERT_TRUE(WriteFileAtomic(dir / "damaged" / "captures.db", std::string(8192, 'x')).ok());
-  const auto damaged = OpenSqliteCaptureStore(dir / "damaged");
+  const auto damaged = OpenSqliteStore(dir / "damaged");
   EXPECT_EQ(damaged.status().code(), StatusCode::kDataLoss) << damaged.status().ToString();
 }
 
@@ -202,7 +169,7 @@ TEST(CaptureStore, AcknowledgedCapturesSurviveKill9) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     close(fds[0]);
-    auto store = OpenSqliteCaptureStore(dir.path());
+    auto store = OpenSqliteStore(dir.path());
     if (!store.ok()) _exit(3);
     for (int i = 0;; ++i) {
       std::vector<NewCapture> batch = {MakeCapture("k", i, "image " + std::to_string(i))};

@@ -21,6 +21,8 @@ enum class StatusCode {
   kResourceExhausted,   // queue full, disk full
   kUnavailable,         // a service is down; retrying may help
   kInternal,            // a bug or an unexpected failure inside a dependency
+  kUnauthenticated,     // no credentials, or credentials that are not valid
+  kPermissionDenied,    // valid credentials without the right to do this
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -63,6 +65,12 @@ inline Status ResourceExhaustedError(std::string m) {
 }
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status UnauthenticatedError(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
+inline Status PermissionDeniedError(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
 
 // Holds either a value or a non-OK Status. Accessing value() of an error is a bug (asserts).
 template <typename T>

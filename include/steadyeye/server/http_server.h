@@ -1,10 +1,19 @@
-// The HTTP API over a Predictor and a CaptureStore (cpp-httplib). Every route is declared once
-// in a route table, which also generates the OpenAPI document at /openapi.json, so the document
-// cannot drift from the routes.
+// The HTTP API over a Predictor and a Store (cpp-httplib): predictions, captures, the review
+// queue, tokens, and the reviewer's web pages. Every route is declared once in a route table
+// with the roles that may call it, which also generates the OpenAPI document at /openapi.json,
+// so the document, the access rules and the routes cannot drift apart.
+//
+// Access: clients send "Authorization: Bearer <token>"; browsers log in at /login and carry the
+// token in an HttpOnly, SameSite=Strict cookie, and their state-changing requests must carry the
+// X-Steadyeye-CSRF header. Each route allows some of the roles client, reviewer, operator (admin
+// may call everything). A store without tokens serves loopback clients without one (open mode,
+// announced at start); once a token exists, or when listening on another address, every route
+// but /healthz and the login page needs one: 401 without a valid token, 403 for the wrong role.
 //
 // Errors are JSON {"error": {"code", "message"}} with the HTTP status of their cause: 400 bad
-// input, 404 unknown id, 413 too large, 429 (with Retry-After) when the inference queue is full,
-// 503 while shutting down, 500 for store failures.
+// input, 401/403 access, 404 unknown id, 409 conflict (e.g. a task leased to someone else), 413
+// too large, 429 (with Retry-After) when the inference queue is full, 503 while shutting down,
+// 500 for store failures.
 //
 // Thread-safety: Start/Run/Stop from the owning thread, except Stop(), which may be called from
 // any thread (e.g. a signal watcher). Stop() lets in-flight requests finish.
@@ -19,7 +28,7 @@
 #include "steadyeye/core/status.h"
 #include "steadyeye/server/metrics.h"
 #include "steadyeye/server/predictor.h"
-#include "steadyeye/store/capture_store.h"
+#include "steadyeye/store/store.h"
 
 namespace httplib {
 class Server;
@@ -34,34 +43,39 @@ struct HttpOptions {
   size_t max_body_bytes = 32u << 20;
   // Where PUT /v1/sites/{site}/baseline persists baselines (<dir>/<site>.json); empty: memory only.
   std::filesystem::path baselines_dir;
+  // The web/ folder: pages and their scripts (served under /web/ and as /review, /login).
+  std::filesystem::path web_dir;
+  // How long a review task stays with the reviewer who was given it.
+  int64_t review_lease_ms = 10 * 60 * 1000;
 };
 
 class HttpServer {
  public:
   // All three must outlive the server.
-  HttpServer(Predictor& predictor, CaptureStore& store, ServerMetrics& metrics,
-             HttpOptions options);
+  HttpServer(Predictor& predictor, Store& store, ServerMetrics& metrics, HttpOptions options);
   ~HttpServer();
 
   // Binds the socket. Unavailable when the address is taken.
   Status Bind();
+  // True while the store has no tokens and the server listens on loopback: anyone on this
+  // machine may call every route.
+  bool open_mode() const;
   int port() const { return port_; }
   // Serves until Stop(); returns after in-flight requests have finished.
   void Run();
   void Stop();
 
   // The OpenAPI 3.0 document of every route.
-  static nlohmann::json OpenApi();
+  nlohmann::json OpenApi() const;
 
  private:
+  struct Impl;
   void Routes();
 
-  Predictor& predictor_;
-  CaptureStore& store_;
-  ServerMetrics& metrics_;
   const HttpOptions options_;
-  std::unique_ptr<httplib::Server> server_;
   std::atomic<bool> ready_{false};
+  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
   int listen_socket_ = -1;
 };

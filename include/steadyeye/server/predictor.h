@@ -70,9 +70,6 @@ struct PredictResult {
   nlohmann::json ToJson() const;
 };
 
-// Site and camera names: 1-64 characters of [A-Za-z0-9._-] (they name files and metric labels).
-Status ValidateSiteName(const std::string& name, const char* what);
-
 class Predictor {
  public:
   // `store` and `metrics` must outlive the predictor.

@@ -3,8 +3,9 @@
 // production accuracy can be unbiased, and tomorrow's model can train on them.
 //
 // The store is an interface so that a PostgreSQL hub can follow (fleet mode) without touching
-// the server. The embedded implementation (OpenSqliteCaptureStore) keeps metadata in SQLite in
-// WAL mode and image bytes content-addressed on disk (identical bytes stored once).
+// the server. The embedded implementation (OpenSqliteStore, store/store.h) keeps metadata in
+// SQLite in WAL mode and image bytes content-addressed on disk (identical bytes stored once).
+// Every capture stored also becomes a review task (review/review_queue.h) in the same commit.
 //
 // Durability: when Insert() returns OK, the rows and their images survive kill -9 of the process
 // (SQLite WAL with synchronous=NORMAL; image files written before the rows that name them, so a
@@ -127,11 +128,10 @@ class CaptureStore {
 
 struct StoreOptions {
   Durability durability = Durability::kProcessCrash;
+  // Share of review tasks given to two reviewers, to measure agreement. Which tasks is decided
+  // by a hash of the capture id and `seed`, so it is reproducible.
+  double double_review_share = 0.05;
+  uint64_t seed = 1;
 };
-
-// Opens (creating if needed) the embedded store in `dir`: dir/captures.db and dir/images/.
-// FailedPrecondition for a database of a newer schema; DataLoss for a damaged one.
-StatusOr<std::unique_ptr<CaptureStore>> OpenSqliteCaptureStore(const std::filesystem::path& dir,
-                                                               const StoreOptions& options = {});
 
 }  // namespace steadyeye

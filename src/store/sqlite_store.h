@@ -1,0 +1,98 @@
+// The embedded store: SQLite (WAL) for metadata, content-addressed files for images. One class
+// behind three interfaces (captures, review queue, tokens), one file per interface:
+// sqlite_capture_store.cc, sqlite_review_queue.cc, sqlite_token_store.cc. Private to src/store.
+//
+// Locking: writes go through `writer_` under `write_mu_`; reads through `reader_` under
+// `read_mu_` (WAL lets them run beside a write). Never take read_mu_ while holding write_mu_ in
+// the other order: only write_mu_ -> (nothing) and read_mu_ -> (nothing) are used.
+#pragma once
+
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "sqlite.h"
+#include "steadyeye/store/store.h"
+
+namespace steadyeye::internal {
+
+// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back on error.
+template <typename Body>
+Status InTransaction(Database& db, Body&& body) {
+  SEYE_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  Status st = body();
+  if (st.ok()) st = db.Exec("COMMIT");
+  if (!st.ok()) (void)db.Exec("ROLLBACK");
+  return st;
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::filesystem::path dir, StoreOptions options);
+  ~SqliteStore() override;
+
+  Status Open();
+
+  // CaptureStore (sqlite_capture_store.cc)
+  Status Insert(std::span<NewCapture> captures) override;
+  StatusOr<Capture> Get(int64_t id) const override;
+  StatusOr<std::vector<uint8_t>> GetImage(int64_t id) const override;
+  StatusOr<std::vector<Capture>> List(const CaptureQuery& query) const override;
+  Status SetReviewedLabel(int64_t id, const std::string& label,
+                          const std::string& reviewer) override;
+  StatusOr<RetentionReport> ApplyRetention(const RetentionPolicy& policy, int64_t now_ms) override;
+  StatusOr<StoreStats> Stats() const override;
+
+  // ReviewQueue (sqlite_review_queue.cc)
+  StatusOr<std::optional<ReviewTask>> NextTask(const std::string& reviewer, int64_t now_ms,
+                                               int64_t lease_ms, int64_t besides_task) override;
+  StatusOr<ReviewAnswer> Answer(int64_t task_id, const std::string& reviewer,
+                                const std::string& answer, int64_t now_ms) override;
+  StatusOr<ReviewTask> Undo(int64_t task_id, const std::string& reviewer, int64_t now_ms,
+                            int64_t lease_ms) override;
+  StatusOr<ReviewTask> GetTask(int64_t task_id) const override;
+  StatusOr<std::vector<ReviewAnswer>> AnswersFor(int64_t capture_id) const override;
+  StatusOr<ReviewStats> QueueStats(const std::string& reviewer) const override;
+  Status SetSiteWeight(const std::string& site, double weight) override;
+
+  // TokenStore (sqlite_token_store.cc)
+  StatusOr<NewToken> CreateToken(const std::string& name, Role role, int64_t now_ms) override;
+  StatusOr<TokenInfo> Authenticate(const std::string& token) const override;
+  StatusOr<std::vector<TokenInfo>> ListTokens() const override;
+  Status RevokeToken(int64_t id) override;
+  StatusOr<int64_t> ActiveTokenCount() const override;
+
+ private:
+  // The schema version found (0 for a new database); FailedPrecondition for a newer one.
+  static StatusOr<int64_t> CheckSchema(Database& db);
+  std::filesystem::path ImagePath(const std::string& sha) const;
+  Status WriteImage(const std::string& sha, std::span<const uint8_t> bytes);
+  StatusOr<int64_t> ImageBytesOnDisk();
+  Status RemoveWhere(const std::string& where, const std::string& order,
+                     std::optional<int64_t> bytes_to_free, RetentionReport& report);
+  void CheckpointLoop(Database& db);
+
+  // Review queue helpers; callers hold write_mu_ (inside a transaction where they write).
+  Status AddTask(const Capture& capture);
+  StatusOr<ReviewTask> ReadTask(Database& db, int64_t task_id) const;
+  Status RelabelCapture(int64_t capture_id);
+
+  const std::filesystem::path dir_;
+  const StoreOptions options_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool stopping_ = false;
+  std::thread checkpointer_;
+  mutable std::mutex write_mu_;
+  mutable std::mutex read_mu_;
+  std::unique_ptr<Database> writer_;
+  std::unique_ptr<Database> reader_;
+  Statement insert_capture_;
+  Statement add_image_ref_;
+  Statement insert_task_;
+  mutable Statement get_capture_;
+};
+
+}  // namespace steadyeye::internal
