@@ -1,11 +1,16 @@
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 
 #include "common.h"
 #include "steadyeye/core/file.h"
+#include "steadyeye/core/time.h"
 #include "steadyeye/eval/robustness.h"
 #include "steadyeye/model/model_card.h"
+#include "steadyeye/review/accuracy.h"
+#include "steadyeye/store/store.h"
 
 #ifndef SEYE_WEB_DIR
 #define SEYE_WEB_DIR "web"
@@ -69,8 +74,10 @@ std::string EscapeForScript(const std::string& json) {
   return out;
 }
 
-Status WritePage(const fs::path& dir, const nlohmann::json& report) {
-  SEYE_ASSIGN_OR_RETURN(const fs::path page, WebFile("report/robustness.html"));
+// index.html from the template web/report/<kind>.html with `report` embedded, <kind>.json
+// beside it, and the chart library.
+Status WritePage(const fs::path& dir, const std::string& kind, const nlohmann::json& report) {
+  SEYE_ASSIGN_OR_RETURN(const fs::path page, WebFile("report/" + kind + ".html"));
   SEYE_ASSIGN_OR_RETURN(const fs::path chart_lib,
                         WebFile("node_modules/echarts/dist/echarts.min.js"));
   SEYE_ASSIGN_OR_RETURN(const auto template_bytes, ReadFileBytes(page));
@@ -81,8 +88,65 @@ Status WritePage(const fs::path& dir, const nlohmann::json& report) {
   html.replace(at, placeholder.size(), EscapeForScript(report.dump()));
   SEYE_ASSIGN_OR_RETURN(const auto lib, ReadFileBytes(chart_lib, size_t(64) << 20));
   SEYE_RETURN_IF_ERROR(WriteFileAtomic(dir / "echarts.min.js", lib));
-  SEYE_RETURN_IF_ERROR(WriteFileAtomic(dir / "robustness.json", report.dump(1) + "\n"));
+  SEYE_ASSIGN_OR_RETURN(const fs::path css, WebFile("report/report.css"));
+  SEYE_ASSIGN_OR_RETURN(const auto css_bytes, ReadFileBytes(css));
+  SEYE_RETURN_IF_ERROR(WriteFileAtomic(dir / "report.css", css_bytes));
+  SEYE_RETURN_IF_ERROR(WriteFileAtomic(dir / (kind + ".json"), report.dump(1) + "\n"));
   return WriteFileAtomic(dir / "index.html", html);
+}
+
+Status WriteReport(const std::string& out, const std::string& kind, const nlohmann::json& report) {
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) return InvalidArgumentError("cannot create " + out + ": " + ec.message());
+  SEYE_RETURN_IF_ERROR(WritePage(out, kind, report));
+  std::printf("wrote %s/index.html and %s.json\n", out.c_str(), kind.c_str());
+  return Status::Ok();
+}
+
+struct ProductionReportArgs {
+  std::string store;
+  std::string out;
+  std::string site;
+  std::string from;
+  std::string to;
+};
+
+int RunProductionReport(const ProductionReportArgs& args) {
+  std::optional<int64_t> from, to;
+  for (auto [text, field] : {std::pair{&args.from, &from}, std::pair{&args.to, &to}}) {
+    if (text->empty()) continue;
+    auto t = ParseTimestamp(*text);
+    if (!t.ok()) return Fail(t.status());
+    *field = *t;
+  }
+  auto store = OpenSqliteStore(args.store);
+  if (!store.ok()) return Fail(store.status());
+  auto records = (*store)->ReviewRecords(
+      args.site.empty() ? std::nullopt : std::optional<std::string>(args.site), from, to);
+  if (!records.ok()) return Fail(records.status());
+  const auto estimates = EstimateAccuracy(*records);
+  nlohmann::json report = {{"kind", "production"},
+                           {"store", args.store},
+                           {"created_at", UtcNowIso8601()},
+                           {"captures", records->size()},
+                           {"estimates", nlohmann::json::array()}};
+  for (const auto& e : estimates) report["estimates"].push_back(e.ToJson());
+  if (Status st = WriteReport(args.out, "production", report); !st.ok()) return Fail(st);
+  for (const auto& e : estimates) {
+    if (!e.day.empty()) continue;
+    auto pct = [](const std::optional<double>& v) {
+      return v ? fmt::format("{:.1f}%", 100 * *v) : std::string("n/a");
+    };
+    std::printf(
+        "site %s: automatic decisions %s (95%% %.1f-%.1f%%, %lld audited), final %s, review rate "
+        "%s, bad images %s, reviewer agreement %s\n",
+        e.site.c_str(), pct(e.auto_accuracy).c_str(), 100 * e.auto_interval.low,
+        100 * e.auto_interval.high, static_cast<long long>(e.audit_answered),
+        pct(e.final_accuracy).c_str(), pct(e.review_rate).c_str(), pct(e.bad_image_rate).c_str(),
+        pct(e.reviewer_agreement).c_str());
+  }
+  return 0;
 }
 
 int RunRobustnessReport(const RobustnessReportArgs& args) {
@@ -115,11 +179,7 @@ int RunRobustnessReport(const RobustnessReportArgs& args) {
     }
     report["difference"] = Difference(results[0], results[1], "B - A");
   }
-  std::error_code ec;
-  fs::create_directories(args.out, ec);
-  if (ec) return Fail(InvalidArgumentError("cannot create " + args.out + ": " + ec.message()));
-  if (Status st = WritePage(args.out, report); !st.ok()) return Fail(st);
-  std::printf("wrote %s/index.html and robustness.json\n", args.out.c_str());
+  if (Status st = WriteReport(args.out, "robustness", report); !st.ok()) return Fail(st);
   for (const auto& m : report["models"]) {
     std::printf("%s: clean %.4f, mean anticipated %s, mean held-out %s\n",
                 m["label"].get<std::string>().c_str(), m["clean"]["accuracy"].get<double>(),
@@ -173,6 +233,17 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
                   "At most this many images per cell, spread over classes (0 = all)");
   AddThreadsOption(*rob, args->threads);
   rob->callback([args, &exit_code] { exit_code = RunRobustnessReport(*args); });
+
+  auto p = std::make_shared<ProductionReportArgs>();
+  auto* prod = cmd->add_subcommand(
+      "production",
+      "True production accuracy per site and day from a store's audit and reviews, with plots");
+  prod->add_option("--store", p->store, "Store folder")->required();
+  prod->add_option("--out", p->out, "Output folder (index.html, production.json)")->required();
+  prod->add_option("--site", p->site, "Only this site");
+  prod->add_option("--from", p->from, "Captures taken at or after (ISO 8601 or epoch ms)");
+  prod->add_option("--to", p->to, "Captures taken before (ISO 8601 or epoch ms)");
+  prod->callback([p, &exit_code] { exit_code = RunProductionReport(*p); });
 }
 
 }  // namespace steadyeye::cli

@@ -77,6 +77,7 @@ void AddCalibrateCommand(CLI::App& app, int& exit_code);
 void AddServeCommand(CLI::App& app, int& exit_code);
 void AddCapturesCommand(CLI::App& app, int& exit_code);
 void AddTokenCommand(CLI::App& app, int& exit_code);
+void AddReplayCommand(CLI::App& app, int& exit_code);
 
 // A retention policy from --max-age-days / --max-mb style limits (0 = no limit).
 RetentionPolicy RetentionFromLimits(double max_age_days, double max_mb);

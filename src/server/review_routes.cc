@@ -151,6 +151,25 @@ void Stats(ServerContext& ctx, httplib::Response& res, const Caller& caller) {
             {"done_by_you", s->done_by_reviewer}});
 }
 
+void Accuracy(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  std::optional<int64_t> from, to;
+  for (auto [name, field] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
+    if (auto text = Query(req, name)) {
+      auto t = ParseTimestamp(*text);
+      if (!t.ok()) return SendError(res, t.status().WithContext(name));
+      *field = *t;
+    }
+  }
+  auto records = ctx.store.ReviewRecords(Query(req, "site"), from, to);
+  if (!records.ok()) return SendError(res, records.status());
+  nlohmann::json estimates = nlohmann::json::array();
+  for (const auto& e : EstimateAccuracy(*records)) estimates.push_back(e.ToJson());
+  SendJson(res, 200,
+           {{"from", from ? nlohmann::json(FormatUnixMillis(*from)) : nlohmann::json()},
+            {"to", to ? nlohmann::json(FormatUnixMillis(*to)) : nlohmann::json()},
+            {"estimates", estimates}});
+}
+
 }  // namespace
 
 std::vector<Route> ReviewRoutes(ServerContext& ctx) {
@@ -192,6 +211,20 @@ std::vector<Route> ReviewRoutes(ServerContext& ctx) {
        nullptr,
        "application/json",
        [c](const auto&, auto& res, const Caller& who) { Stats(*c, res, who); }},
+      {"stats_accuracy",
+       "get",
+       "/v1/stats/accuracy",
+       "/v1/stats/accuracy",
+       kOperatorRole,
+       "True production accuracy per site and day (and per site over the range): automatic "
+       "decisions from the blind audit with a 95% Wilson interval, final decisions, review rate, "
+       "bad-image rate, reviewer agreement",
+       {{"site", "query", false, "string", "Only this site"},
+        {"from", "query", false, "string", "Taken at or after (ISO 8601 or epoch ms)"},
+        {"to", "query", false, "string", "Taken before (ISO 8601 or epoch ms)"}},
+       nullptr,
+       "application/json",
+       [c](const auto& req, auto& res, const Caller&) { Accuracy(*c, req, res); }},
   };
 }
 

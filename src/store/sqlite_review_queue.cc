@@ -279,4 +279,37 @@ Status SqliteStore::SetSiteWeight(const std::string& site, double weight) {
   return s.Bind(1, site).Bind(2, weight).Run();
 }
 
+StatusOr<std::vector<ReviewRecord>> SqliteStore::ReviewRecords(
+    const std::optional<std::string>& site, std::optional<int64_t> since_ms,
+    std::optional<int64_t> until_ms) const {
+  std::lock_guard lock(read_mu_);
+  SEYE_ASSIGN_OR_RETURN(
+      Statement s,
+      reader_->Prepare(
+          "SELECT c.time_ms, c.site, c.kept_because, c.decision, c.inclusion_probability, "
+          "c.label_name, c.reviewed_label, COALESCE(t.answers_needed = 2 AND t.done = 1, 0), "
+          "(SELECT COUNT(DISTINCT a.answer) FROM review_answers a WHERE a.task_id = t.id AND "
+          "a.undone = 0 AND a.answer != 'skip') FROM captures c LEFT JOIN review_tasks t ON "
+          "t.capture_id = c.id WHERE (?1 IS NULL OR c.site = ?1) AND (?2 IS NULL OR c.time_ms "
+          ">= ?2) AND (?3 IS NULL OR c.time_ms < ?3) ORDER BY c.id"));
+  s.Bind(1, site).Bind(2, since_ms).Bind(3, until_ms);
+  std::vector<ReviewRecord> out;
+  while (true) {
+    SEYE_ASSIGN_OR_RETURN(const bool row, s.Step());
+    if (!row) break;
+    ReviewRecord r;
+    r.time_ms = s.Int(0);
+    r.site = s.Text(1);
+    r.audit = s.Int(2) == int64_t(KeptBecause::kAudit);
+    r.decision = s.Text(3);
+    r.inclusion_probability = s.Real(4);
+    r.model_label = s.Text(5);
+    if (!s.IsNull(6)) r.answer = s.Text(6);
+    r.double_reviewed = s.Int(7) != 0;
+    r.reviewers_agreed = r.double_reviewed && s.Int(8) == 1;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 }  // namespace steadyeye::internal

@@ -56,6 +56,9 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<ReviewAnswer>> AnswersFor(int64_t capture_id) const override;
   StatusOr<ReviewStats> QueueStats(const std::string& reviewer) const override;
   Status SetSiteWeight(const std::string& site, double weight) override;
+  StatusOr<std::vector<ReviewRecord>> ReviewRecords(const std::optional<std::string>& site,
+                                                    std::optional<int64_t> since_ms,
+                                                    std::optional<int64_t> until_ms) const override;
 
   // TokenStore (sqlite_token_store.cc)
   StatusOr<NewToken> CreateToken(const std::string& name, Role role, int64_t now_ms) override;

@@ -4,29 +4,19 @@
 //
 //   node robustness_report.mjs REPORT/index.html SCREENSHOT.png   (SEYE_WEB_DIR = web/ folder)
 import path from 'node:path';
-import { collectErrors, fail, launchChromium } from './chromium.mjs';
+import { fail, inkedCharts, launchChromium, openReport } from './chromium.mjs';
 
 const [pagePath, screenshot] = process.argv.slice(2);
 
 const browser = await launchChromium();
 try {
-  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-  const errors = collectErrors(page);
-  await page.goto('file://' + path.resolve(pagePath));
-  await page.waitForFunction(() => window.reportRendered !== undefined, null, { timeout: 30000 });
+  const { page, errors } = await openReport(browser, path.resolve(pagePath));
   const state = await page.evaluate(() => ({
     charts: window.reportRendered,
     summaryRows: document.querySelectorAll('#summary tr').length,
     diffShown: !document.getElementById('diff-title').hidden,
-    // Coloured (non-white, non-transparent) pixels in each chart's main canvas (ECharts adds
-    // empty layers for hover effects): a drawn chart has many.
-    inked: [...document.querySelectorAll('.chart')].map(div => div.querySelector('canvas')).map(c => {
-      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 240 || d[i + 1] < 240 || d[i + 2] < 240)) n++;
-      return n;
-    }),
   }));
+  state.inked = await page.evaluate(inkedCharts);
   if (errors.length) fail('script errors: ' + errors.join(' | '));
   if (state.charts !== 5) fail(`expected 5 charts (2 heat maps, 2 curves, 1 difference), got ${state.charts}`);
   if (state.summaryRows !== 3) fail(`expected a header and 2 model rows in the summary, got ${state.summaryRows}`);

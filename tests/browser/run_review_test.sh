@@ -24,3 +24,6 @@ for _ in $(seq 1 200); do
 done
 if [ -z "$port" ]; then echo "FAIL: the server did not start:"; cat "$W/serve.log"; exit 1; fi
 node "$(dirname "$0")/review_ui.mjs" "http://127.0.0.1:$port" "$FIXTURE/images" "$OUT/review_ui.png"
+# The production report over the same store: the reviewer's answers of audit tasks are its data.
+"$BIN" report production --store "$W/store" --out "$W/production" >"$W/report.log" 2>&1
+node "$(dirname "$0")/production_report.mjs" "$W/production/index.html" 1 "$OUT/production_report.png"

@@ -37,6 +37,7 @@ const std::map<std::string, std::set<std::string>>& Intended() {
       {"review_image", {"reviewer"}},
       {"review_stats", {"reviewer", "operator"}},
       {"review_page", {"reviewer"}},
+      {"stats_accuracy", {"operator"}},
       {"tokens_list", {}},
       {"tokens_create", {}},
       {"tokens_revoke", {}},

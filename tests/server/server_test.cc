@@ -215,7 +215,7 @@ TEST_F(Server, OpenApiDocumentMatchesTheRoutes) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 25u);
+  EXPECT_EQ(checked, 26u);
 }
 
 TEST_F(Server, SiteBaselinesArePersistedAndUsed) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "steadyeye/core/status.h"
+#include "steadyeye/review/accuracy.h"
 
 namespace steadyeye {
 
@@ -105,6 +106,12 @@ class ReviewQueue {
 
   // Counts over the whole queue; `reviewer` (may be empty) fills done_by_reviewer.
   virtual StatusOr<ReviewStats> QueueStats(const std::string& reviewer) const = 0;
+
+  // Every capture taken in [since_ms, until_ms) (all when unset), of one site or all, with its
+  // review outcome: what EstimateAccuracy needs. Reads the whole range into memory.
+  virtual StatusOr<std::vector<ReviewRecord>> ReviewRecords(
+      const std::optional<std::string>& site, std::optional<int64_t> since_ms,
+      std::optional<int64_t> until_ms) const = 0;
 
   // Tasks of sites with a higher weight are handed out first (default 1). InvalidArgument for a
   // weight that is negative or not finite.

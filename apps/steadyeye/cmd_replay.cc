@@ -1,0 +1,197 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <random>
+
+#include "common.h"
+#include "steadyeye/core/file.h"
+#include "steadyeye/core/progress.h"
+#include "steadyeye/data/source.h"
+#include "steadyeye/image/codec.h"
+#include "steadyeye/server/replay.h"
+#include "steadyeye/shift/shift.h"
+
+namespace steadyeye::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ReplayArgs {
+  std::string server;
+  std::string token;
+  std::string reviewer_token;
+  std::string images;
+  std::string site;
+  std::string camera = "default";
+  double rate = 0;
+  size_t limit = 0;
+  uint64_t seed = 1;
+  std::string condition;
+  int severity = 3;
+  size_t from = 0;
+  int concurrency = 4;
+  bool oracle = false;
+  double error_rate = 0;
+  double capacity = 0;
+  bool json = false;
+};
+
+// An image folder's files as they are (one sub-folder per class), or a dataset's images as PNG.
+StatusOr<std::vector<ReplayImage>> LoadImages(const std::string& text,
+                                              std::vector<std::string>& class_names) {
+  SEYE_ASSIGN_OR_RETURN(const DataRef ref, ResolveDataRef(text, DataPurpose::kEvaluation));
+  std::vector<ReplayImage> out;
+  if (ref.kind == DataRef::Kind::kFolder) {
+    std::vector<fs::path> classes;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(ref.folder, ec))
+      if (e.is_directory()) classes.push_back(e.path());
+    std::sort(classes.begin(), classes.end());
+    for (const auto& dir : classes) {
+      class_names.push_back(dir.filename().string());
+      std::vector<fs::path> files;
+      for (const auto& e : fs::directory_iterator(dir, ec)) {
+        std::string ext = e.path().extension().string();
+        std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+        if (ext == ".png" || ext == ".jpg" || ext == ".jpeg") files.push_back(e.path());
+      }
+      std::sort(files.begin(), files.end());
+      for (const auto& f : files) {
+        SEYE_ASSIGN_OR_RETURN(auto bytes, ReadFileBytes(f));
+        out.push_back({std::move(bytes), class_names.back()});
+      }
+    }
+    if (out.empty())
+      return InvalidArgumentError(text + " has no class sub-folders with PNG or JPEG images");
+    return out;
+  }
+  SEYE_ASSIGN_OR_RETURN(const Dataset data, LoadWithProgress(ref, LoadOptions{}));
+  class_names = data.class_names;
+  for (size_t i = 0; i < data.size(); ++i) {
+    SEYE_ASSIGN_OR_RETURN(auto png, EncodePng(data.image(i)));
+    out.push_back({std::move(png), data.class_names[size_t(data.labels[i])]});
+  }
+  return out;
+}
+
+// The condition from the `from`-th image on, each image with its own seed.
+Status ApplyConditionFrom(std::vector<ReplayImage>& images, const ReplayArgs& args) {
+  for (size_t i = args.from; i < images.size(); ++i) {
+    SEYE_ASSIGN_OR_RETURN(const Image image, DecodeImage(images[i].bytes));
+    SEYE_ASSIGN_OR_RETURN(const Image shifted,
+                          ApplyCondition(image, args.condition, args.severity, args.seed + i));
+    SEYE_ASSIGN_OR_RETURN(images[i].bytes, EncodePng(shifted));
+  }
+  return Status::Ok();
+}
+
+int RunReplay(const ReplayArgs& args) {
+  std::vector<std::string> class_names;
+  auto images = LoadImages(args.images, class_names);
+  if (!images.ok()) return Fail(images.status());
+  // A line's order: seeded, classes interleaved.
+  std::shuffle(images->begin(), images->end(), std::mt19937_64(args.seed));
+  if (args.limit > 0 && images->size() > args.limit) images->resize(args.limit);
+  if (!args.condition.empty()) {
+    if (Status st = ApplyConditionFrom(*images, args); !st.ok()) return Fail(st);
+  }
+  ReplayOptions o;
+  o.server = args.server;
+  o.token = args.token;
+  o.reviewer_token = args.reviewer_token;
+  o.site = args.site;
+  o.camera = args.camera;
+  o.rate = args.rate;
+  o.concurrency = args.concurrency;
+  o.oracle_reviewer = args.oracle;
+  o.oracle_error_rate = args.error_rate;
+  o.oracle_capacity = args.capacity;
+  o.seed = args.seed;
+  o.class_names = class_names;
+  std::mutex mu;
+  Progress progress("replaying to " + args.site, int64_t(images->size()), "img");
+  auto summary = Replay(*images, o, [&](size_t done, size_t) {
+    std::lock_guard lock(mu);
+    progress.Update(int64_t(done));
+  });
+  progress.Finish();
+  if (!summary.ok()) return Fail(summary.status());
+  if (args.json) {
+    auto j = summary->ToJson();
+    j["site"] = args.site;
+    j["condition"] =
+        args.condition.empty()
+            ? nlohmann::json()
+            : nlohmann::json(
+                  {{"name", args.condition}, {"severity", args.severity}, {"from", args.from}});
+    std::printf("%s\n", j.dump(1).c_str());
+  } else {
+    const auto acc = summary->auto_accuracy();
+    std::printf(
+        "sent %lld images to %s in %.1f s (%lld answered, %lld failed): %lld automatic, %lld to "
+        "review; errors among automatic decisions %lld (true accuracy %s); kept %lld review, %lld "
+        "quality, %lld audit\n",
+        static_cast<long long>(summary->sent), args.site.c_str(), summary->seconds,
+        static_cast<long long>(summary->answered), static_cast<long long>(summary->failed),
+        static_cast<long long>(summary->auto_decisions),
+        static_cast<long long>(summary->review_decisions),
+        static_cast<long long>(summary->auto_decisions - summary->auto_correct),
+        acc ? fmt::format("{:.4f}", *acc).c_str() : "n/a",
+        static_cast<long long>(summary->kept_review), static_cast<long long>(summary->kept_quality),
+        static_cast<long long>(summary->kept_audit));
+    if (args.oracle) {
+      std::printf("oracle reviewer: %lld answers (%lld wrong on purpose), %lld skipped\n",
+                  static_cast<long long>(summary->reviews_answered),
+                  static_cast<long long>(summary->reviews_wrong),
+                  static_cast<long long>(summary->reviews_skipped));
+    }
+  }
+  for (const auto& e : summary->errors) std::fprintf(stderr, "failed: %s\n", e.c_str());
+  return summary->failed > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+void AddReplayCommand(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<ReplayArgs>();
+  auto* cmd = app.add_subcommand(
+      "replay", "Stream labelled images to a running server as a production line would");
+  cmd->add_option("--server", a->server, "Server URL, e.g. http://127.0.0.1:8080")->required();
+  cmd->add_option("--token", a->token, "Client token (empty: the server is open)");
+  cmd->add_option("--images", a->images,
+                  "Image folder (one sub-folder per class) or fashion-mnist[:split]")
+      ->required();
+  cmd->add_option("--site", a->site, "Site the images come from")->required();
+  cmd->add_option("--camera", a->camera, "Camera name")->capture_default_str();
+  cmd->add_option("--rate", a->rate, "Images per second (0: as fast as answers come)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--limit", a->limit, "Send at most this many (0: all)");
+  cmd->add_option("--seed", a->seed, "Seed of the order, the condition and the oracle")
+      ->capture_default_str();
+  cmd->add_option("--condition", a->condition, "Switch on this production condition");
+  cmd->add_option("--severity", a->severity, "Its severity")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 5));
+  cmd->add_option("--from", a->from, "From the N-th image on (0: all)")->capture_default_str();
+  cmd->add_option("--concurrency", a->concurrency, "Requests in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->add_flag("--oracle-reviewer", a->oracle,
+                "Also answer the review tasks of these images with their true labels");
+  cmd->add_option("--reviewer-token", a->reviewer_token,
+                  "Reviewer token of the oracle (default: --token)");
+  cmd->add_option("--error-rate", a->error_rate, "Share of the oracle's answers made wrong")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--capacity", a->capacity, "The oracle's answers per hour (0: no limit)")
+      ->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print the summary as JSON");
+  cmd->callback([a, &exit_code] { exit_code = RunReplay(*a); });
+}
+
+}  // namespace steadyeye::cli

@@ -1,0 +1,66 @@
+// Replay: a client that drives a running server the way a production line would, for demos,
+// load and end-to-end tests. Images go out in a seeded random order (classes interleaved), at a
+// set rate, optionally with a production condition switched on from the N-th image; their true
+// labels stay with the client. An oracle reviewer can answer the server's review tasks with
+// those true labels (at a chosen error rate and hourly capacity).
+//
+// Thread-safety: Replay() runs its own sender and reviewer threads; call it from one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "steadyeye/core/status.h"
+
+namespace steadyeye {
+
+struct ReplayImage {
+  std::vector<uint8_t> bytes;  // PNG or JPEG, as sent
+  std::string true_label;      // class name, compared with the server's label
+};
+
+struct ReplayOptions {
+  std::string server;  // e.g. http://127.0.0.1:8080
+  std::string token;   // client role (or admin); empty in open mode
+  std::string site;
+  std::string camera = "default";
+  double rate = 0;      // images per second in all; 0: as fast as the server answers
+  int concurrency = 4;  // requests in flight
+  // An oracle reviewer answers review tasks of the images it sent with their true labels.
+  bool oracle_reviewer = false;
+  std::string reviewer_token;    // reviewer role (or admin); default: `token`
+  double oracle_error_rate = 0;  // share of answers deliberately wrong (a random other class)
+  double oracle_capacity = 0;    // answers per hour; 0: no limit
+  uint64_t seed = 1;             // of the oracle's mistakes
+  std::vector<std::string> class_names;  // for the oracle's mistakes
+};
+
+struct ReplaySummary {
+  int64_t sent = 0, answered = 0, failed = 0;
+  int64_t auto_decisions = 0, review_decisions = 0;
+  int64_t auto_correct = 0;  // against the true labels
+  int64_t kept_review = 0, kept_quality = 0, kept_audit = 0;
+  int64_t reviews_answered = 0, reviews_wrong = 0, reviews_skipped = 0;
+  std::vector<std::string> errors;  // the first few failures, with their cause
+  double seconds = 0;
+
+  // The true accuracy of the automatic decisions, from the kept-aside labels.
+  std::optional<double> auto_accuracy() const {
+    return auto_decisions > 0 ? std::optional<double>(double(auto_correct) / auto_decisions)
+                              : std::nullopt;
+  }
+  nlohmann::json ToJson() const;
+};
+
+// Sends `images` in the given order and waits for every answer, then (with the oracle) keeps
+// answering until the server's queue has nothing left of these images. `on_progress(done,
+// total)` is called as answers come back. InvalidArgument for a bad server URL; Unavailable
+// when the server cannot be reached at all.
+StatusOr<ReplaySummary> Replay(const std::vector<ReplayImage>& images, const ReplayOptions& options,
+                               const std::function<void(size_t, size_t)>& on_progress = {});
+
+}  // namespace steadyeye
