@@ -9,6 +9,7 @@
 #include "common.h"
 #include "steadyeye/core/file.h"
 #include "steadyeye/core/progress.h"
+#include "steadyeye/core/time.h"
 #include "steadyeye/data/source.h"
 #include "steadyeye/image/codec.h"
 #include "steadyeye/server/replay.h"
@@ -34,6 +35,8 @@ struct ReplayArgs {
   int severity = 3;
   size_t from = 0;
   int concurrency = 4;
+  std::string ts_start;
+  double ts_step_s = 1;
   bool oracle = false;
   double error_rate = 0;
   double capacity = 0;
@@ -78,27 +81,33 @@ StatusOr<std::vector<ReplayImage>> LoadImages(const std::string& text,
   return out;
 }
 
-// The condition from the `from`-th image on, each image with its own seed.
-Status ApplyConditionFrom(std::vector<ReplayImage>& images, const ReplayArgs& args) {
-  for (size_t i = args.from; i < images.size(); ++i) {
-    SEYE_ASSIGN_OR_RETURN(const Image image, DecodeImage(images[i].bytes));
+}  // namespace
+
+StatusOr<std::vector<ReplayImage>> PrepareReplayImages(const std::string& images, uint64_t seed,
+                                                       size_t limit, const std::string& condition,
+                                                       int severity, size_t from,
+                                                       std::vector<std::string>& class_names) {
+  SEYE_ASSIGN_OR_RETURN(std::vector<ReplayImage> out, LoadImages(images, class_names));
+  // A line's order: seeded, classes interleaved.
+  std::shuffle(out.begin(), out.end(), std::mt19937_64(seed));
+  if (limit > 0 && out.size() > limit) out.resize(limit);
+  // The condition from the `from`-th image on, each image with its own seed.
+  for (size_t i = from; !condition.empty() && i < out.size(); ++i) {
+    SEYE_ASSIGN_OR_RETURN(const Image image, DecodeImage(out[i].bytes));
     SEYE_ASSIGN_OR_RETURN(const Image shifted,
-                          ApplyCondition(image, args.condition, args.severity, args.seed + i));
-    SEYE_ASSIGN_OR_RETURN(images[i].bytes, EncodePng(shifted));
+                          ApplyCondition(image, condition, severity, seed + i));
+    SEYE_ASSIGN_OR_RETURN(out[i].bytes, EncodePng(shifted));
   }
-  return Status::Ok();
+  return out;
 }
+
+namespace {
 
 int RunReplay(const ReplayArgs& args) {
   std::vector<std::string> class_names;
-  auto images = LoadImages(args.images, class_names);
+  auto images = PrepareReplayImages(args.images, args.seed, args.limit, args.condition,
+                                    args.severity, args.from, class_names);
   if (!images.ok()) return Fail(images.status());
-  // A line's order: seeded, classes interleaved.
-  std::shuffle(images->begin(), images->end(), std::mt19937_64(args.seed));
-  if (args.limit > 0 && images->size() > args.limit) images->resize(args.limit);
-  if (!args.condition.empty()) {
-    if (Status st = ApplyConditionFrom(*images, args); !st.ok()) return Fail(st);
-  }
   ReplayOptions o;
   o.server = args.server;
   o.token = args.token;
@@ -112,6 +121,12 @@ int RunReplay(const ReplayArgs& args) {
   o.oracle_capacity = args.capacity;
   o.seed = args.seed;
   o.class_names = class_names;
+  if (!args.ts_start.empty()) {
+    auto start = ParseTimestamp(args.ts_start);
+    if (!start.ok()) return Fail(start.status().WithContext("--ts-start"));
+    o.ts_start_ms = *start;
+    o.ts_step_ms = int64_t(args.ts_step_s * 1000);
+  }
   std::mutex mu;
   Progress progress("replaying to " + args.site, int64_t(images->size()), "img");
   auto summary = Replay(*images, o, [&](size_t done, size_t) {
@@ -181,6 +196,11 @@ void AddReplayCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--concurrency", a->concurrency, "Requests in flight")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  cmd->add_option("--ts-start", a->ts_start,
+                  "Stamp the images as taken from this time on (ISO 8601), --ts-step apart");
+  cmd->add_option("--ts-step", a->ts_step_s, "Seconds between stamped images")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e7));
   cmd->add_flag("--oracle-reviewer", a->oracle,
                 "Also answer the review tasks of these images with their true labels");
   cmd->add_option("--reviewer-token", a->reviewer_token,

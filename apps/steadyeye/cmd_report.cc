@@ -120,33 +120,9 @@ int RunProductionReport(const ProductionReportArgs& args) {
     if (!t.ok()) return Fail(t.status());
     *field = *t;
   }
-  auto store = OpenSqliteStore(args.store);
-  if (!store.ok()) return Fail(store.status());
-  auto records = (*store)->ReviewRecords(
-      args.site.empty() ? std::nullopt : std::optional<std::string>(args.site), from, to);
-  if (!records.ok()) return Fail(records.status());
-  const auto estimates = EstimateAccuracy(*records);
-  nlohmann::json report = {{"kind", "production"},
-                           {"store", args.store},
-                           {"created_at", UtcNowIso8601()},
-                           {"captures", records->size()},
-                           {"estimates", nlohmann::json::array()}};
-  for (const auto& e : estimates) report["estimates"].push_back(e.ToJson());
-  if (Status st = WriteReport(args.out, "production", report); !st.ok()) return Fail(st);
-  for (const auto& e : estimates) {
-    if (!e.day.empty()) continue;
-    auto pct = [](const std::optional<double>& v) {
-      return v ? fmt::format("{:.1f}%", 100 * *v) : std::string("n/a");
-    };
-    std::printf(
-        "site %s: automatic decisions %s (95%% %.1f-%.1f%%, %lld audited), final %s, review rate "
-        "%s, bad images %s, reviewer agreement %s\n",
-        e.site.c_str(), pct(e.auto_accuracy).c_str(), 100 * e.auto_interval.low,
-        100 * e.auto_interval.high, static_cast<long long>(e.audit_answered),
-        pct(e.final_accuracy).c_str(), pct(e.review_rate).c_str(), pct(e.bad_image_rate).c_str(),
-        pct(e.reviewer_agreement).c_str());
-  }
-  return 0;
+  const Status st = WriteProductionReport(
+      args.store, args.out, args.site.empty() ? std::nullopt : std::optional(args.site), from, to);
+  return st.ok() ? 0 : Fail(st);
 }
 
 int RunRobustnessReport(const RobustnessReportArgs& args) {
@@ -211,6 +187,35 @@ StatusOr<fs::path> WebFile(const std::string& relative) {
         "or set STEADYEYE_WEB_DIR)");
   }
   return path;
+}
+
+Status WriteProductionReport(const std::string& store_dir, const std::string& out,
+                             const std::optional<std::string>& site, std::optional<int64_t> from,
+                             std::optional<int64_t> to) {
+  SEYE_ASSIGN_OR_RETURN(auto store, OpenSqliteStore(store_dir));
+  SEYE_ASSIGN_OR_RETURN(const auto records, store->ReviewRecords(site, from, to));
+  const auto estimates = EstimateAccuracy(records);
+  nlohmann::json report = {{"kind", "production"},
+                           {"store", store_dir},
+                           {"created_at", UtcNowIso8601()},
+                           {"captures", records.size()},
+                           {"estimates", nlohmann::json::array()}};
+  for (const auto& e : estimates) report["estimates"].push_back(e.ToJson());
+  SEYE_RETURN_IF_ERROR(WriteReport(out, "production", report));
+  auto pct = [](const std::optional<double>& v) {
+    return v ? fmt::format("{:.1f}%", 100 * *v) : std::string("n/a");
+  };
+  for (const auto& e : estimates) {
+    if (!e.day.empty()) continue;
+    std::printf(
+        "site %s: automatic decisions %s (95%% %.1f-%.1f%%, %lld audited), final %s, review rate "
+        "%s, bad images %s, reviewer agreement %s\n",
+        e.site.c_str(), pct(e.auto_accuracy).c_str(), 100 * e.auto_interval.low,
+        100 * e.auto_interval.high, static_cast<long long>(e.audit_answered),
+        pct(e.final_accuracy).c_str(), pct(e.review_rate).c_str(), pct(e.bad_image_rate).c_str(),
+        pct(e.reviewer_agreement).c_str());
+  }
+  return Status::Ok();
 }
 
 void AddReportCommand(CLI::App& app, int& exit_code) {

@@ -12,6 +12,7 @@
 #include "steadyeye/eval/robustness.h"
 #include "steadyeye/model/classifier.h"
 #include "steadyeye/model/train.h"
+#include "steadyeye/server/replay.h"
 #include "steadyeye/store/capture_store.h"
 
 namespace steadyeye::cli {
@@ -78,6 +79,17 @@ void AddServeCommand(CLI::App& app, int& exit_code);
 void AddCapturesCommand(CLI::App& app, int& exit_code);
 void AddTokenCommand(CLI::App& app, int& exit_code);
 void AddReplayCommand(CLI::App& app, int& exit_code);
+
+// Images to replay: an image folder or a dataset, shuffled with `seed`, at most `limit` (0: all),
+// `condition` (if not empty) at `severity` from the `from`-th image on. Fills `class_names`.
+StatusOr<std::vector<ReplayImage>> PrepareReplayImages(const std::string& images, uint64_t seed,
+                                                       size_t limit, const std::string& condition,
+                                                       int severity, size_t from,
+                                                       std::vector<std::string>& class_names);
+// The production report of a store (report production).
+Status WriteProductionReport(const std::string& store_dir, const std::string& out,
+                             const std::optional<std::string>& site, std::optional<int64_t> from,
+                             std::optional<int64_t> to);
 
 // A retention policy from --max-age-days / --max-mb style limits (0 = no limit).
 RetentionPolicy RetentionFromLimits(double max_age_days, double max_mb);

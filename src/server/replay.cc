@@ -109,11 +109,14 @@ void SendLoop(const std::vector<ReplayImage>& images, const ReplayOptions& o, Sh
     }
     const auto& image = images[i];
     const std::string body(image.bytes.begin(), image.bytes.end());
-    httplib::Result r = client.Post(path.c_str(), body, "application/octet-stream");
+    const std::string url =
+        o.ts_start_ms ? path + "&ts=" + std::to_string(*o.ts_start_ms + int64_t(i) * o.ts_step_ms)
+                      : path;
+    httplib::Result r = client.Post(url.c_str(), body, "application/octet-stream");
     // A full queue says when to come back; a replay waits rather than dropping the image.
     for (int retry = 0; r && r->status == 429 && retry < kMaxRetries; ++retry) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
-      r = client.Post(path.c_str(), body, "application/octet-stream");
+      r = client.Post(url.c_str(), body, "application/octet-stream");
     }
     const auto answer =
         r && r->status == 200 ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();

@@ -28,7 +28,11 @@ struct ReplayOptions {
   std::string token;   // client role (or admin); empty in open mode
   std::string site;
   std::string camera = "default";
-  double rate = 0;      // images per second in all; 0: as fast as the server answers
+  double rate = 0;  // images per second in all; 0: as fast as the server answers
+  // When set, image i is sent as taken at ts_start_ms + i * ts_step_ms (a replayed week of
+  // production, for plots over time); otherwise the server stamps the arrival time.
+  std::optional<int64_t> ts_start_ms;
+  int64_t ts_step_ms = 1000;
   int concurrency = 4;  // requests in flight
   // An oracle reviewer answers review tasks of the images it sent with their true labels.
   bool oracle_reviewer = false;
