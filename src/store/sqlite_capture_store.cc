@@ -15,9 +15,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// 1: captures and images. 2: review tasks and answers, site weights, tokens (added in place:
-// every table is created if missing, so a version-1 store upgrades on open).
-constexpr int kSchemaVersion = 2;
+// 1: captures and images. 2: review tasks and answers, site weights, tokens. 3: each task keeps
+// its site's weight, so the next task is an index walk. Older stores upgrade on open: missing
+// tables are created, missing columns added.
+constexpr int kSchemaVersion = 3;
 constexpr size_t kMaxListLimit = 1000;
 
 // Column order shared by every SELECT of a whole capture (ReadCapture reads it).
@@ -65,6 +66,7 @@ CREATE TABLE IF NOT EXISTS review_tasks (
   kind INTEGER NOT NULL,
   site TEXT NOT NULL,
   uncertainty REAL NOT NULL,
+  weight REAL NOT NULL DEFAULT 1,
   created_ms INTEGER NOT NULL,
   answers_needed INTEGER NOT NULL,
   answers_done INTEGER NOT NULL DEFAULT 0,
@@ -72,7 +74,9 @@ CREATE TABLE IF NOT EXISTS review_tasks (
   lease_until_ms INTEGER NOT NULL DEFAULT 0,
   done INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS review_tasks_open ON review_tasks(done, uncertainty, created_ms);
+CREATE INDEX IF NOT EXISTS review_tasks_next
+  ON review_tasks(done, weight DESC, uncertainty DESC, created_ms, id);
+CREATE INDEX IF NOT EXISTS review_tasks_leased ON review_tasks(leased_to, done);
 CREATE TABLE IF NOT EXISTS review_answers (
   id INTEGER PRIMARY KEY,
   task_id INTEGER NOT NULL,
@@ -187,6 +191,12 @@ Status SqliteStore::Open() {
       "PRAGMA wal_autocheckpoint=0; PRAGMA synchronous=" +
       std::string(options_.durability == Durability::kPowerLoss ? "FULL" : "NORMAL")));
   SEYE_RETURN_IF_ERROR(InTransaction(*writer_, [&]() -> Status {
+    if (*version == 2) {
+      SEYE_RETURN_IF_ERROR(writer_->Exec(
+          "ALTER TABLE review_tasks ADD COLUMN weight REAL NOT NULL DEFAULT 1; "
+          "UPDATE review_tasks SET weight = COALESCE((SELECT weight FROM site_weights w WHERE "
+          "w.site = review_tasks.site), 1); DROP INDEX IF EXISTS review_tasks_open"));
+    }
     SEYE_RETURN_IF_ERROR(writer_->Exec(kSchema));
     // Captures of a version-1 store predate the review queue: each gets its task now (answered
     // ones are done already; audit tasks get a random key, as new ones do).
@@ -208,7 +218,14 @@ Status SqliteStore::Open() {
   SEYE_ASSIGN_OR_RETURN(
       insert_task_,
       writer_->Prepare("INSERT INTO review_tasks (capture_id, kind, site, uncertainty, created_ms, "
-                       "answers_needed) VALUES (?,?,?,?,?,?)"));
+                       "answers_needed, weight) VALUES (?,?,?,?,?,?,?)"));
+  SEYE_ASSIGN_OR_RETURN(Statement weights,
+                        writer_->Prepare("SELECT site, weight FROM site_weights"));
+  while (true) {
+    SEYE_ASSIGN_OR_RETURN(const bool row, weights.Step());
+    if (!row) break;
+    site_weights_[weights.Text(0)] = weights.Real(1);
+  }
   SEYE_ASSIGN_OR_RETURN(get_capture_, reader_->Prepare(std::string("SELECT ") + kCaptureColumns +
                                                        " FROM captures WHERE id = ?"));
   SEYE_ASSIGN_OR_RETURN(auto checkpoints, Database::Open(dir_ / "captures.db", false));

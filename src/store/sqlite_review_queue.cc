@@ -59,6 +59,8 @@ Status SqliteStore::AddTask(const Capture& c) {
       .Bind(4, uncertainty)
       .Bind(5, c.received_ms)
       .Bind(6, int64_t(needed));
+  const auto weight = site_weights_.find(c.site);
+  insert_task_.Bind(7, weight == site_weights_.end() ? 1.0 : weight->second);
   return insert_task_.Run();
 }
 
@@ -97,6 +99,7 @@ StatusOr<std::optional<ReviewTask>> SqliteStore::NextTask(const std::string& rev
   std::lock_guard lock(write_mu_);
   std::optional<ReviewTask> task;
   SEYE_RETURN_IF_ERROR(InTransaction(*writer_, [&]() -> Status {
+    // The reviewer's own lease, if any (index review_tasks_leased).
     SEYE_ASSIGN_OR_RETURN(Statement held,
                           writer_->Prepare("SELECT id FROM review_tasks WHERE "
                                            "done = 0 AND leased_to = ? AND "
@@ -104,16 +107,16 @@ StatusOr<std::optional<ReviewTask>> SqliteStore::NextTask(const std::string& rev
     held.Bind(1, reviewer).Bind(2, now_ms).Bind(3, besides_task);
     SEYE_ASSIGN_OR_RETURN(std::optional<int64_t> id, FirstId(held));
     if (!id) {
-      // Scans the open tasks: fine for queues of tens of thousands; a priority column kept up to
-      // date with the site weights would make this an index walk.
+      // Walks the open tasks in priority order (index review_tasks_next) and stops at the first
+      // that is free and new to this reviewer.
       SEYE_ASSIGN_OR_RETURN(
           Statement next,
           writer_->Prepare(
-              "SELECT t.id FROM review_tasks t LEFT JOIN site_weights w ON w.site = t.site "
+              "SELECT t.id FROM review_tasks t "
               "WHERE t.done = 0 AND t.id != ?3 AND (t.leased_to = '' OR t.lease_until_ms <= ?1) "
               "AND NOT EXISTS "
               "(SELECT 1 FROM review_answers a WHERE a.task_id = t.id AND a.reviewer = ?2 AND "
-              "a.undone = 0) ORDER BY COALESCE(w.weight, 1) DESC, t.uncertainty DESC, "
+              "a.undone = 0) ORDER BY t.weight DESC, t.uncertainty DESC, "
               "t.created_ms, t.id LIMIT 1"));
       next.Bind(1, now_ms).Bind(2, reviewer).Bind(3, besides_task);
       SEYE_ASSIGN_OR_RETURN(id, FirstId(next));
@@ -273,10 +276,18 @@ Status SqliteStore::SetSiteWeight(const std::string& site, double weight) {
   if (!std::isfinite(weight) || weight < 0)
     return InvalidArgumentError("a site weight must be a finite number >= 0");
   std::lock_guard lock(write_mu_);
-  SEYE_ASSIGN_OR_RETURN(Statement s,
-                        writer_->Prepare("INSERT INTO site_weights (site, weight) VALUES (?, ?) ON "
-                                         "CONFLICT(site) DO UPDATE SET weight = excluded.weight"));
-  return s.Bind(1, site).Bind(2, weight).Run();
+  SEYE_RETURN_IF_ERROR(InTransaction(*writer_, [&]() -> Status {
+    SEYE_ASSIGN_OR_RETURN(
+        Statement s, writer_->Prepare("INSERT INTO site_weights (site, weight) VALUES (?, ?) ON "
+                                      "CONFLICT(site) DO UPDATE SET weight = excluded.weight"));
+    SEYE_RETURN_IF_ERROR(s.Bind(1, site).Bind(2, weight).Run());
+    // Open tasks carry their site's weight (the queue's index orders by it).
+    SEYE_ASSIGN_OR_RETURN(Statement open, writer_->Prepare("UPDATE review_tasks SET weight = ? "
+                                                           "WHERE site = ? AND done = 0"));
+    return open.Bind(1, weight).Bind(2, site).Run();
+  }));
+  site_weights_[site] = weight;
+  return Status::Ok();
 }
 
 StatusOr<std::vector<ReviewRecord>> SqliteStore::ReviewRecords(

@@ -9,6 +9,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -95,6 +96,7 @@ class SqliteStore final : public Store {
   Statement insert_capture_;
   Statement add_image_ref_;
   Statement insert_task_;
+  std::map<std::string, double> site_weights_;  // as in site_weights; under write_mu_
   mutable Statement get_capture_;
 };
 

@@ -219,6 +219,32 @@ TEST(ReviewQueue, AVersion1StoreGetsATaskForEveryCaptureOnOpen) {
   EXPECT_EQ(stats->open_audit, 1);
 }
 
+TEST(ReviewQueue, AVersion2StoreGetsItsTasksSiteWeightsOnOpen) {
+  testing::TempDir dir;
+  {
+    auto store = Open(dir.path());
+    Fill(*store, {{"a", 0.1, KeptBecause::kReview}, {"b", 0.99, KeptBecause::kReview}});
+    ASSERT_TRUE(store->SetSiteWeight("b", 5).ok());
+  }
+  // Back to version 2: tasks without their weight column.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "captures.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP INDEX review_tasks_next; CREATE TABLE old AS SELECT id, capture_id, "
+                         "kind, site, uncertainty, created_ms, answers_needed, answers_done, "
+                         "leased_to, lease_until_ms, done FROM review_tasks; DROP TABLE "
+                         "review_tasks; ALTER TABLE old RENAME TO review_tasks; PRAGMA "
+                         "user_version=2",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = Open(dir.path());
+  ASSERT_NE(store, nullptr);
+  auto first = store->NextTask("r", 0, kLease);
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status().ToString();
+  EXPECT_EQ((*first)->site, "b");  // its weight came back from site_weights
+}
+
 TEST(ReviewQueue, AnswersAreValidatedAgainstTheModelsClasses) {
   const std::vector<std::string> classes = {"Coat", "Dress"};
   EXPECT_TRUE(ValidateAnswer("Coat", classes).ok());

@@ -8,8 +8,8 @@
 
 const state = {classes: [], current: null, next: null, lastAnswered: null};
 // For tests and curious reviewers: what is on screen, and how long the last switch took.
-window.reviewState = {ready: false, taskId: null, captureId: null, shown: 0, done: 0, left: 0, lastSwitchMs: null,
-                      blind: false, error: null};
+window.reviewState = {ready: false, taskId: null, captureId: null, shown: 0, done: 0, left: 0,
+                      keyAt: null, lastSwitchMs: null, blind: false, error: null};
 let chain = Promise.resolve();
 
 const $ = id => document.getElementById(id);
@@ -61,6 +61,11 @@ function show(task) {
   for (const id of ['site', 'camera', 'time', 'kind']) $(id).textContent = '';
   if (!task) return;
   s.shown++;
+  // From the reviewer's key press to the next image drawn (prefetched: usually from the cache).
+  const pressed = s.keyAt;
+  $('image').onload = () => {
+    if (pressed !== null) s.lastSwitchMs = performance.now() - pressed;
+  };
   $('image').src = task.image;
   $('site').textContent = task.site;
   $('camera').textContent = task.camera;
@@ -115,9 +120,7 @@ async function load() {
 async function answer(value) {
   const task = state.current;
   if (!task) return load();
-  const started = performance.now();
   show(state.next);
-  window.reviewState.lastSwitchMs = performance.now() - started;
   const json = await api('POST', '/v1/review/' + task.id + '/answer', {answer: value});
   state.lastAnswered = task.id;
   counts(json);
@@ -161,6 +164,7 @@ document.addEventListener('keydown', event => {
     step = undo;
   }
   if (step) {
+    window.reviewState.keyAt = performance.now();
     event.preventDefault();
     enqueue(step);
   }
