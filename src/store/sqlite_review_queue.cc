@@ -116,7 +116,7 @@ StatusOr<std::optional<ReviewTask>> SqliteStore::NextTask(const std::string& rev
               "WHERE t.done = 0 AND t.id != ?3 AND (t.leased_to = '' OR t.lease_until_ms <= ?1) "
               "AND NOT EXISTS "
               "(SELECT 1 FROM review_answers a WHERE a.task_id = t.id AND a.reviewer = ?2 AND "
-              "a.undone = 0) ORDER BY t.weight DESC, t.uncertainty DESC, "
+              "a.undone = 0) ORDER BY t.weight DESC, t.urgency DESC, "
               "t.created_ms, t.id LIMIT 1"));
       next.Bind(1, now_ms).Bind(2, reviewer).Bind(3, besides_task);
       SEYE_ASSIGN_OR_RETURN(id, FirstId(next));

@@ -3,9 +3,9 @@
 //
 // Tasks come from captures routed to review (low confidence, quality flags) and from the blind
 // audit sample of automatic decisions. The queue hands out the most urgent task first: higher
-// site weight, then higher uncertainty, then older. Audit tasks carry a random uncertainty key
-// instead of the model's: the audit must stay a random sample even when reviewers only get
-// through part of it, and ordering it by confidence would bias the accuracy estimate.
+// site weight, then higher uncertainty (in steps of 0.01), then older. Audit tasks carry a random
+// uncertainty key instead of the model's: the audit must stay a random sample even when reviewers
+// only get through part of it, and ordering it by confidence would bias the accuracy estimate.
 //
 // A task is leased to one reviewer at a time; a lease that expires returns the task. A share of
 // tasks (StoreOptions::double_review_share) needs two answers from different reviewers, which
