@@ -109,11 +109,17 @@ async function prefetch() {
   counts(json);
 }
 
+let polling = null;
+
 async function load() {
   const json = await api('GET', '/v1/review/next');
   if (state.classes.length === 0) buildClassButtons(json.classes);
   counts(json);
   show(json.task);
+  // An empty queue fills as the line runs: look again every few seconds.
+  if (!json.task && polling === null) {
+    polling = setTimeout(() => { polling = null; enqueue(load); }, 5000);
+  }
   await prefetch();
 }
 
