@@ -75,6 +75,10 @@ struct Accumulator {
       };
       e.final_accuracy = mix(*e.auto_accuracy);
       e.final_interval = {mix(e.auto_interval.low), mix(e.auto_interval.high)};
+    } else if (e.auto_decisions == 0 && e.review_answered > 0) {
+      // Every decision went to people (a site whose frames all fail the quality gate).
+      e.final_accuracy = 1.0;
+      e.final_interval = {1.0, 1.0};
     }
     e.bad_image_rate = Share(bad_w, answered_w);
     e.new_item_rate = Share(new_w, answered_w);

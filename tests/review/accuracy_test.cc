@@ -110,6 +110,14 @@ TEST(EstimateAccuracy, ReviewRateFinalAccuracyBadImagesAndAgreement) {
   EXPECT_NEAR(*h.auto_accuracy, 0.5, 0.12);
   EXPECT_EQ(h.audit_answered, int64_t(half.size()));
   EXPECT_NEAR(*h.final_accuracy, *h.auto_accuracy, 1e-12);  // no human decisions that day
+
+  // A day on which every image went to review (a dirty lens): no audit, and the final decisions
+  // are the reviewers'.
+  auto reviewed_only = SimulateDay(rng, 2, 0, 1.0, 0.1, 40);
+  const auto r = EstimateAccuracy(reviewed_only).front();
+  EXPECT_FALSE(r.auto_accuracy.has_value());
+  EXPECT_EQ(*r.review_rate, 1.0);
+  EXPECT_EQ(*r.final_accuracy, 1.0);
 }
 
 }  // namespace

@@ -9,7 +9,8 @@
 // - The number of automatic decisions is estimated as the sum of the audit weights (every
 //   automatic decision had the same chance to be audited); review decisions are all stored.
 // - Final decisions: automatic ones at the audit's accuracy, answered review ones as the
-//   reviewer's answer (counted correct; reviewer agreement says how far to trust that).
+//   reviewer's answer (counted correct; reviewer agreement says how far to trust that). Unknown
+//   when automatic decisions exist but none was audited and answered.
 // - Bad-image rate: the weighted share of bad_image among answered captures.
 // - Reviewer agreement: the share of double-reviewed tasks whose two answers match.
 #pragma once
