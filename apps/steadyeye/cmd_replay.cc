@@ -21,25 +21,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The client's options are bound to the flags directly; the rest say which images to send.
 struct ReplayArgs {
-  std::string server;
-  std::string token;
-  std::string reviewer_token;
+  ReplayOptions options;
   std::string images;
-  std::string site;
-  std::string camera = "default";
-  double rate = 0;
   size_t limit = 0;
-  uint64_t seed = 1;
   std::string condition;
   int severity = 3;
   size_t from = 0;
-  int concurrency = 4;
   std::string ts_start;
   double ts_step_s = 1;
-  bool oracle = false;
-  double error_rate = 0;
-  double capacity = 0;
   bool json = false;
 };
 
@@ -105,21 +96,10 @@ namespace {
 
 int RunReplay(const ReplayArgs& args) {
   std::vector<std::string> class_names;
-  auto images = PrepareReplayImages(args.images, args.seed, args.limit, args.condition,
+  auto images = PrepareReplayImages(args.images, args.options.seed, args.limit, args.condition,
                                     args.severity, args.from, class_names);
   if (!images.ok()) return Fail(images.status());
-  ReplayOptions o;
-  o.server = args.server;
-  o.token = args.token;
-  o.reviewer_token = args.reviewer_token;
-  o.site = args.site;
-  o.camera = args.camera;
-  o.rate = args.rate;
-  o.concurrency = args.concurrency;
-  o.oracle_reviewer = args.oracle;
-  o.oracle_error_rate = args.error_rate;
-  o.oracle_capacity = args.capacity;
-  o.seed = args.seed;
+  ReplayOptions o = args.options;
   o.class_names = class_names;
   if (!args.ts_start.empty()) {
     auto start = ParseTimestamp(args.ts_start);
@@ -128,7 +108,7 @@ int RunReplay(const ReplayArgs& args) {
     o.ts_step_ms = int64_t(args.ts_step_s * 1000);
   }
   std::mutex mu;
-  Progress progress("replaying to " + args.site, int64_t(images->size()), "img");
+  Progress progress("replaying to " + args.options.site, int64_t(images->size()), "img");
   auto summary = Replay(*images, o, [&](size_t done, size_t) {
     std::lock_guard lock(mu);
     progress.Update(int64_t(done));
@@ -137,7 +117,7 @@ int RunReplay(const ReplayArgs& args) {
   if (!summary.ok()) return Fail(summary.status());
   if (args.json) {
     auto j = summary->ToJson();
-    j["site"] = args.site;
+    j["site"] = args.options.site;
     j["condition"] =
         args.condition.empty()
             ? nlohmann::json()
@@ -150,7 +130,7 @@ int RunReplay(const ReplayArgs& args) {
         "sent %lld images to %s in %.1f s (%lld answered, %lld failed): %lld automatic, %lld to "
         "review; errors among automatic decisions %lld (true accuracy %s); kept %lld review, %lld "
         "quality, %lld audit\n",
-        static_cast<long long>(summary->sent), args.site.c_str(), summary->seconds,
+        static_cast<long long>(summary->sent), args.options.site.c_str(), summary->seconds,
         static_cast<long long>(summary->answered), static_cast<long long>(summary->failed),
         static_cast<long long>(summary->auto_decisions),
         static_cast<long long>(summary->review_decisions),
@@ -158,7 +138,7 @@ int RunReplay(const ReplayArgs& args) {
         acc ? fmt::format("{:.4f}", *acc).c_str() : "n/a",
         static_cast<long long>(summary->kept_review), static_cast<long long>(summary->kept_quality),
         static_cast<long long>(summary->kept_audit));
-    if (args.oracle) {
+    if (args.options.oracle_reviewer) {
       std::printf("oracle reviewer: %lld answers (%lld wrong on purpose), %lld skipped\n",
                   static_cast<long long>(summary->reviews_answered),
                   static_cast<long long>(summary->reviews_wrong),
@@ -175,25 +155,26 @@ void AddReplayCommand(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<ReplayArgs>();
   auto* cmd = app.add_subcommand(
       "replay", "Stream labelled images to a running server as a production line would");
-  cmd->add_option("--server", a->server, "Server URL, e.g. http://127.0.0.1:8080")->required();
-  cmd->add_option("--token", a->token, "Client token (empty: the server is open)");
+  cmd->add_option("--server", a->options.server, "Server URL, e.g. http://127.0.0.1:8080")
+      ->required();
+  cmd->add_option("--token", a->options.token, "Client token (empty: the server is open)");
   cmd->add_option("--images", a->images,
                   "Image folder (one sub-folder per class) or fashion-mnist[:split]")
       ->required();
-  cmd->add_option("--site", a->site, "Site the images come from")->required();
-  cmd->add_option("--camera", a->camera, "Camera name")->capture_default_str();
-  cmd->add_option("--rate", a->rate, "Images per second (0: as fast as answers come)")
+  cmd->add_option("--site", a->options.site, "Site the images come from")->required();
+  cmd->add_option("--camera", a->options.camera, "Camera name")->capture_default_str();
+  cmd->add_option("--rate", a->options.rate, "Images per second (0: as fast as answers come)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--limit", a->limit, "Send at most this many (0: all)");
-  cmd->add_option("--seed", a->seed, "Seed of the order, the condition and the oracle")
+  cmd->add_option("--seed", a->options.seed, "Seed of the order, the condition and the oracle")
       ->capture_default_str();
   cmd->add_option("--condition", a->condition, "Switch on this production condition");
   cmd->add_option("--severity", a->severity, "Its severity")
       ->capture_default_str()
       ->check(CLI::Range(1, 5));
   cmd->add_option("--from", a->from, "From the N-th image on (0: all)")->capture_default_str();
-  cmd->add_option("--concurrency", a->concurrency, "Requests in flight")
+  cmd->add_option("--concurrency", a->options.concurrency, "Requests in flight")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->add_option("--ts-start", a->ts_start,
@@ -201,14 +182,16 @@ void AddReplayCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--ts-step", a->ts_step_s, "Seconds between stamped images")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e7));
-  cmd->add_flag("--oracle-reviewer", a->oracle,
+  cmd->add_flag("--oracle-reviewer", a->options.oracle_reviewer,
                 "Also answer the review tasks of these images with their true labels");
-  cmd->add_option("--reviewer-token", a->reviewer_token,
+  cmd->add_option("--reviewer-token", a->options.reviewer_token,
                   "Reviewer token of the oracle (default: --token)");
-  cmd->add_option("--error-rate", a->error_rate, "Share of the oracle's answers made wrong")
+  cmd->add_option("--error-rate", a->options.oracle_error_rate,
+                  "Share of the oracle's answers made wrong")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--capacity", a->capacity, "The oracle's answers per hour (0: no limit)")
+  cmd->add_option("--capacity", a->options.oracle_capacity,
+                  "The oracle's answers per hour (0: no limit)")
       ->capture_default_str();
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
   cmd->callback([a, &exit_code] { exit_code = RunReplay(*a); });

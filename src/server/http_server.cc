@@ -26,6 +26,13 @@ nlohmann::json RolesJson(unsigned access) {
   return roles;
 }
 
+// Health, readiness, metrics and public pages answer while the server shuts down.
+bool AnswersWhileStopping(const Route& route) {
+  const std::string_view path = route.path;
+  return path == "/healthz" || path == "/readyz" || path == "/metrics" ||
+         route.access == internal::kPublic;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -96,9 +103,7 @@ struct HttpServer::Impl {
 
   // Access, readiness and metrics around a route's handler.
   void Serve(const Route& route, const httplib::Request& req, httplib::Response& res) {
-    const bool always = route.path == std::string("/healthz") ||
-                        route.path == std::string("/readyz") ||
-                        route.path == std::string("/metrics") || route.access == internal::kPublic;
+    const bool always = AnswersWhileStopping(route);
     Caller caller;
     if (route.access != internal::kPublic) {
       auto who = access.Resolve(req);
