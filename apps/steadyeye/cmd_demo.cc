@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "steadyeye/core/time.h"
+#include "steadyeye/server/alerts.h"
 #include "steadyeye/server/http_server.h"
 #include "steadyeye/server/predictor.h"
 #include "steadyeye/store/store.h"
@@ -61,6 +62,10 @@ int RunLoop(const DemoArgs& args) {
   ServerMetrics metrics((*model)->card().id);
   PredictorOptions options;
   options.audit_rate = 0.1;  // a short demo needs a larger audit for a useful interval
+  auto alerts = AlertDispatcher::Create(**store, metrics, WebhookOptions{});
+  if (!alerts.ok()) return Fail(alerts.status());
+  if (Status st = EnableDriftMonitoring(options, DriftOptions{}, **store, **alerts); !st.ok())
+    return Fail(st);
   auto predictor = Predictor::Create(std::move(*model), **store, metrics, options);
   if (!predictor.ok()) return Fail(predictor.status());
   auto page = WebFile("pages/review.html");

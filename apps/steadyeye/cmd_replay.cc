@@ -94,6 +94,35 @@ StatusOr<std::vector<ReplayImage>> PrepareReplayImages(const std::string& images
 
 namespace {
 
+// What the site's alerts say about this replay: with a condition, the first alert raised at or
+// after the image where it began (its delay in images), and any raised before it (false
+// alarms); without one, every alert is a false alarm. Frames are counted by the server per
+// stream, so this holds for a site and camera that this replay alone fed.
+nlohmann::json DriftOutcome(const ReplaySummary& summary, const ReplayArgs& args) {
+  if (!summary.alerts.is_array()) return nullptr;
+  const bool shifted = !args.condition.empty();
+  int false_alarms = 0;
+  nlohmann::json first;
+  for (const auto& alert : summary.alerts) {
+    if (alert.value("camera", "") != args.options.camera) continue;
+    const int64_t frame = alert.value("detected_frame", int64_t(0));
+    if (!shifted || frame < int64_t(args.from)) {
+      ++false_alarms;
+    } else if (first.is_null() || frame < first["detected_frame"].get<int64_t>()) {
+      first = alert;
+    }
+  }
+  nlohmann::json out = {{"false_alarms", false_alarms}};
+  if (!first.is_null()) {
+    out["alert"] = first["id"];
+    out["reason"] = first["reason"];
+    out["detected_after"] = first["detected_frame"].get<int64_t>() - int64_t(args.from);
+  } else if (shifted) {
+    out["missed"] = true;
+  }
+  return out;
+}
+
 int RunReplay(const ReplayArgs& args) {
   std::vector<std::string> class_names;
   auto images = PrepareReplayImages(args.images, args.options.seed, args.limit, args.condition,
@@ -115,9 +144,11 @@ int RunReplay(const ReplayArgs& args) {
   });
   progress.Finish();
   if (!summary.ok()) return Fail(summary.status());
+  const nlohmann::json drift = DriftOutcome(*summary, args);
   if (args.json) {
     auto j = summary->ToJson();
     j["site"] = args.options.site;
+    j["drift"] = drift;
     j["condition"] =
         args.condition.empty()
             ? nlohmann::json()
@@ -138,6 +169,18 @@ int RunReplay(const ReplayArgs& args) {
         acc ? fmt::format("{:.4f}", *acc).c_str() : "n/a",
         static_cast<long long>(summary->kept_review), static_cast<long long>(summary->kept_quality),
         static_cast<long long>(summary->kept_audit));
+    if (drift.contains("detected_after")) {
+      std::printf("drift: alert %lld (%s) %lld images after the condition began\n",
+                  static_cast<long long>(drift["alert"].get<int64_t>()),
+                  drift["reason"].get<std::string>().c_str(),
+                  static_cast<long long>(drift["detected_after"].get<int64_t>()));
+    } else if (!args.condition.empty() && drift.contains("missed")) {
+      std::printf("drift: not detected\n");
+    }
+    if (drift.is_object() && drift.value("false_alarms", 0) > 0)
+      std::printf("drift: %d alerts before any change (false alarms)\n",
+                  drift["false_alarms"].get<int>());
+    if (!summary->alerts_error.empty()) std::printf("drift: %s\n", summary->alerts_error.c_str());
     if (args.options.oracle_reviewer) {
       std::printf("oracle reviewer: %lld answers (%lld wrong on purpose), %lld skipped\n",
                   static_cast<long long>(summary->reviews_answered),
@@ -193,6 +236,9 @@ void AddReplayCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--capacity", a->options.oracle_capacity,
                   "The oracle's answers per hour (0: no limit)")
       ->capture_default_str();
+  cmd->add_option("--operator-token", a->options.operator_token,
+                  "Operator token that reads the site's drift alerts at the end (default: "
+                  "--token)");
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
   cmd->callback([a, &exit_code] { exit_code = RunReplay(*a); });
 }

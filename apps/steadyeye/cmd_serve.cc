@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "steadyeye/core/time.h"
+#include "steadyeye/server/alerts.h"
 #include "steadyeye/server/http_server.h"
 #include "steadyeye/server/predictor.h"
 #include "steadyeye/store/store.h"
@@ -42,6 +43,10 @@ struct ServeArgs {
   size_t max_body_mb = 32;
   double retain_days = 0;
   double retain_mb = 0;
+  bool no_drift = false;
+  DriftOptions drift;
+  std::string drift_action = "suspend";
+  WebhookOptions webhook;
 };
 
 // Applies the retention limits now and then every minute until `stop`.
@@ -89,6 +94,14 @@ int RunServe(const ServeArgs& args) {
   options.audit_rate = args.audit_rate;
   options.seed = args.seed;
   options.limits.max_bytes = uint64_t(args.max_body_mb) << 20;
+  auto alerts = AlertDispatcher::Create(**store, metrics, args.webhook);
+  if (!alerts.ok()) return Fail(alerts.status().WithContext("--webhook"));
+  if (!args.no_drift) {
+    DriftOptions drift = args.drift;
+    drift.suspend_on_alert = args.drift_action == "suspend";
+    if (Status st = EnableDriftMonitoring(options, drift, **store, **alerts); !st.ok())
+      return Fail(st);
+  }
   auto predictor = Predictor::Create(std::move(*model), **store, metrics, options);
   if (!predictor.ok()) return Fail(predictor.status());
 
@@ -217,6 +230,27 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body accepted (MiB)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  cmd->add_flag("--no-drift", args->no_drift, "Do not monitor the streams for drift");
+  cmd->add_option("--drift-reference", args->drift.reference_frames,
+                  "Each (site, camera) stream's first frames, which drift is measured against")
+      ->capture_default_str()
+      ->check(CLI::Range(200, 10'000'000));
+  cmd->add_option("--drift-false-alarm-frames", args->drift.frames_per_false_alarm,
+                  "Frames per false alarm on a stream that does not change (sets the CUSUM "
+                  "thresholds)")
+      ->capture_default_str()
+      ->check(CLI::Range(1000.0, 1e12));
+  cmd->add_option("--drift-resolve", args->drift.resolve_frames,
+                  "Frames without a new alarm after which an alert resolves")
+      ->capture_default_str()
+      ->check(CLI::Range(20, 10'000'000));
+  cmd->add_option("--drift-action", args->drift_action,
+                  "While a stream's alert is open: suspend its automatic decisions (send them "
+                  "to review), or none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"suspend", "none"}));
+  cmd->add_option("--webhook", args->webhook.url,
+                  "POST every alert change as JSON to this http:// URL (retried with backoff)");
   cmd->callback([args, &exit_code] { exit_code = RunServe(*args); });
 }
 

@@ -10,8 +10,11 @@ bool Cusum::Add(double z) {
   upper_ = std::max(0.0, upper_ + z - options_.k);
   lower_ = std::max(0.0, lower_ - z - options_.k);
   ++count_;
+  upper_run_ = upper_ > 0 ? upper_run_ + 1 : 0;
+  lower_run_ = lower_ > 0 ? lower_run_ + 1 : 0;
   if (upper_ <= options_.h && lower_ <= options_.h) return false;
   last_direction_ = upper_ > options_.h ? 1 : -1;
+  last_alarm_run_ = last_direction_ > 0 ? upper_run_ : lower_run_;
   Reset();
   return true;
 }
@@ -19,6 +22,7 @@ bool Cusum::Add(double z) {
 void Cusum::Reset() {
   upper_ = lower_ = 0;
   count_ = 0;
+  upper_run_ = lower_run_ = 0;
 }
 
 double CusumOneSidedRunLength(double k, double h, double mean) {

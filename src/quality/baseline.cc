@@ -22,78 +22,58 @@ struct Cause {
 };
 struct MetricText {
   QualityMetricInfo info;
-  // Specific metrics point at one kind of fault; the others (exposure statistics) also move as a
-  // side effect of many faults (blur lowers the white level, a veil lowers contrast), so a
-  // specific flag is the likelier cause whenever there is one.
-  bool specific;
   Cause low, high;
 };
 
 // One row per metric, in enum order: which side is bad, and what it means in words there.
 const std::array<MetricText, kNumQualityMetrics>& Table() {
   static const std::array<MetricText, kNumQualityMetrics> kTable = {{
-      {{"sharpness", BadSide::kLow},
-       false,
+      {{"sharpness", BadSide::kLow, false, 1},
        {"blur", "likely defocus, motion or dust on the lens"},
        {}},
-      {{"fine_detail", BadSide::kLow},
-       true,
+      {{"fine_detail", BadSide::kLow, true, 0.01},
        {"blur", "fine detail lost: likely defocus or motion"},
        {}},
-      {{"brightness", BadSide::kBoth},
-       false,
+      {{"brightness", BadSide::kBoth, false, 1},
        {"too dark", "likely too little light or a failing lamp"},
        {"too bright", "likely too much light or a veil over the lens"}},
-      {{"peak", BadSide::kLow},
-       false,
+      {{"peak", BadSide::kLow, false, 1},
        {"too dark", "highlights dim: likely underexposure or night"},
        {}},
-      {{"floor", BadSide::kHigh},
-       false,
+      {{"floor", BadSide::kHigh, false, 1},
        {},
        {"veiled", "dark areas lifted: likely haze, dust, condensation or overexposure"}},
-      {{"contrast", BadSide::kLow},
-       false,
+      {{"contrast", BadSide::kLow, false, 1},
        {"low contrast", "likely flat light, fog or a dirty lens"},
        {}},
-      {{"midtone", BadSide::kBoth},
-       false,
+      {{"midtone", BadSide::kBoth, false, 0.01},
        {"mid-tones dark", "likely a wrong exposure curve (gamma) or dim light"},
        {"mid-tones bright", "likely a wrong exposure curve or too much light"}},
-      {{"clipped", BadSide::kHigh},
-       false,
+      {{"clipped", BadSide::kHigh, false, 0.001},
        {},
        {"clipped highlights", "likely overexposure or glare"}},
-      {{"glare", BadSide::kHigh},
-       true,
+      {{"glare", BadSide::kHigh, true, 1},
        {},
        {"glare", "a local bright patch: likely a reflection or a light in view"}},
-      {{"uneven_light", BadSide::kHigh},
-       true,
+      {{"uneven_light", BadSide::kHigh, true, 0.01},
        {},
        {"uneven light", "likely a shadow, vignetting or a failing lamp"}},
-      {{"noise", BadSide::kHigh},
-       true,
+      {{"noise", BadSide::kHigh, true, 0.5},
        {},
        {"noise", "likely low light with high sensor gain, or a faulty cable"}},
-      {{"blockiness", BadSide::kHigh},
-       true,
+      {{"blockiness", BadSide::kHigh, true, 0.01},
        {},
        {"compression", "JPEG blocks: likely a bandwidth-limited link"}},
-      {{"flat_area", BadSide::kHigh},
-       true,
+      {{"flat_area", BadSide::kHigh, true, 0.01},
        {},
        {"flat patch", "likely something hides part of the view (occlusion)"}},
-      {{"spread", BadSide::kBoth},
-       false,
+      {{"spread", BadSide::kBoth, false, 0.005},
        {"scene smaller", "likely the camera moved away or zoomed out"},
        {"scene larger", "likely the camera moved closer, zoomed or tilted"}},
-      {{"displacement", BadSide::kHigh},
-       true,
+      {{"displacement", BadSide::kHigh, true, 0.005},
        {},
        {"camera moved", "the view is shifted: the camera was likely bumped"}},
-      {{"alignment", BadSide::kLow},
-       false,
+      {{"alignment", BadSide::kLow, false, 0.01},
        {"view changed", "likely the camera was bumped, rotated, tilted or zoomed"},
        {}},
   }};
@@ -188,7 +168,7 @@ StatusOr<QualityAssessment> AssessQuality(const Image& image, const QualityBasel
   // Likeliest cause first: specific metrics before side effects, then the furthest outside its
   // range (relative to the range's width).
   std::stable_sort(a.flags.begin(), a.flags.end(), [](const QualityFlag& x, const QualityFlag& y) {
-    const bool sx = Table()[size_t(x.metric)].specific, sy = Table()[size_t(y.metric)].specific;
+    const bool sx = MetricInfo(x.metric).specific, sy = MetricInfo(y.metric).specific;
     return sx != sy ? sx : x.excess > y.excess;
   });
   return a;

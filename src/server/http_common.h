@@ -76,6 +76,7 @@ struct ServerContext {
 std::vector<Route> PredictRoutes(ServerContext& ctx);  // predict, captures, sites, health
 std::vector<Route> ReviewRoutes(ServerContext& ctx);   // the review queue
 std::vector<Route> AdminRoutes(ServerContext& ctx);    // tokens
+std::vector<Route> MonitorRoutes(ServerContext& ctx);  // drift alerts and streams
 std::vector<Route> WebRoutes(ServerContext& ctx);      // pages, static files, login
 
 int HttpStatusFor(StatusCode code);

@@ -41,7 +41,7 @@ struct HttpServer::Impl {
       : access(store, IsLoopback(options.host)), ctx{predictor, store, metrics,
                                                      options,   ready, access} {
     for (auto* part : {internal::PredictRoutes, internal::ReviewRoutes, internal::AdminRoutes,
-                       internal::WebRoutes}) {
+                       internal::MonitorRoutes, internal::WebRoutes}) {
       for (auto& r : part(ctx)) routes.push_back(std::move(r));
     }
     routes.push_back({"openapi",

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace steadyeye {
 
 std::string EscapeLabelValue(const std::string& value) {
@@ -70,6 +72,19 @@ void ServerMetrics::ObserveBatch(size_t size) {
   batch_.Observe(double(size));
 }
 
+void ServerMetrics::AlertOpened(const std::string& site, const std::string& camera,
+                                const std::string& reason) {
+  std::lock_guard lock(mu_);
+  ++alerts_[{site, camera, reason}];
+  ++open_alerts_[{site, camera}];
+}
+
+void ServerMetrics::AlertResolved(const std::string& site, const std::string& camera) {
+  std::lock_guard lock(mu_);
+  auto& open = open_alerts_[{site, camera}];
+  open = std::max<int64_t>(0, open - 1);
+}
+
 std::string ServerMetrics::Render(size_t queue_depth, size_t captures_pending, bool ready) const {
   std::lock_guard lock(mu_);
   std::string out;
@@ -93,6 +108,22 @@ std::string ServerMetrics::Render(size_t queue_depth, size_t captures_pending, b
   for (const auto& [why, n] : captures_) {
     out += fmt::format("steadyeye_captures_total{{kept_because=\"{}\"}} {}\n",
                        EscapeLabelValue(why), n);
+  }
+  out +=
+      "# HELP steadyeye_drift_alerts_total Drift alerts opened, by stream and likely cause.\n"
+      "# TYPE steadyeye_drift_alerts_total counter\n";
+  for (const auto& [key, n] : alerts_) {
+    const auto& [site, camera, reason] = key;
+    out +=
+        fmt::format("steadyeye_drift_alerts_total{{site=\"{}\",camera=\"{}\",reason=\"{}\"}} {}\n",
+                    EscapeLabelValue(site), EscapeLabelValue(camera), EscapeLabelValue(reason), n);
+  }
+  out +=
+      "# HELP steadyeye_drift_alerts_open Open drift alerts, by stream.\n"
+      "# TYPE steadyeye_drift_alerts_open gauge\n";
+  for (const auto& [key, n] : open_alerts_) {
+    out += fmt::format("steadyeye_drift_alerts_open{{site=\"{}\",camera=\"{}\"}} {}\n",
+                       EscapeLabelValue(key.first), EscapeLabelValue(key.second), n);
   }
   out +=
       "# HELP steadyeye_predict_latency_seconds Predict requests from receipt to response.\n"

@@ -102,6 +102,11 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Create(std::unique_ptr<Classifie
   }
   std::unique_ptr<Predictor> p(new Predictor(std::move(model), store, metrics, options));
   p->model_baseline_ = std::move(model_baseline);
+  if (options.drift) {
+    DriftOptions drift = *options.drift;
+    drift.num_classes = p->model_->num_classes();
+    p->monitor_ = std::make_unique<DriftMonitor>(drift, options.drift_sink);
+  }
   return p;
 }
 
@@ -128,6 +133,7 @@ struct Predictor::Job {
   std::string format;
   int width = 0, height = 0;
   bool quality_pass = true;
+  QualityValues quality_values{};
   std::future<StatusOr<std::vector<float>>> logits;
   std::vector<float> probabilities;
   std::optional<std::future<StatusOr<int64_t>>> committed;
@@ -158,6 +164,7 @@ Status Predictor::Prepare(const PredictRequest& request, Job& job) {
       r.reasons.push_back(reason);
   }
   job.quality_pass = quality.pass();
+  job.quality_values = quality.values;
   job.width = image.width;
   job.height = image.height;
   return Status::Ok();
@@ -185,6 +192,20 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
     r.reasons.push_back("no_certified_threshold");
   } else if (!card.calibration->DecidesAutomatically(float(r.confidence))) {
     r.reasons.push_back("low_confidence");
+  }
+  if (monitor_) {
+    // The monitor sees the decision as it would be without drift: a suspended stream's review
+    // rate must fall back when the drift ends, or its alert would never resolve.
+    monitor_->Observe({.site = request.site,
+                       .camera = request.camera,
+                       .time_ms = r.time_ms,
+                       .quality = job.quality_values,
+                       .quality_flagged = !job.quality_pass,
+                       .confidence = r.confidence,
+                       .label = r.label,
+                       .review = !r.reasons.empty()});
+    if (auto why = monitor_->Suspension(request.site, request.camera))
+      r.reasons.push_back("drift:" + *why);
   }
   r.decision = r.reasons.empty() ? "auto" : "review";
 

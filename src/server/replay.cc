@@ -198,7 +198,9 @@ nlohmann::json ReplaySummary::ToJson() const {
            {{"answered", reviews_answered},
             {"wrong_on_purpose", reviews_wrong},
             {"skipped", reviews_skipped}}},
-          {"seconds", seconds}};
+          {"seconds", seconds},
+          {"alerts", alerts},
+          {"alerts_error", alerts_error.empty() ? nlohmann::json() : nlohmann::json(alerts_error)}};
 }
 
 StatusOr<ReplaySummary> Replay(const std::vector<ReplayImage>& images, const ReplayOptions& options,
@@ -227,6 +229,15 @@ StatusOr<ReplaySummary> Replay(const std::vector<ReplayImage>& images, const Rep
   ReplaySummary s = shared.Summary();
   s.sent = int64_t(images.size());
   s.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  auto c = MakeClient(options.server,
+                      options.operator_token.empty() ? options.token : options.operator_token);
+  auto r = c.Get("/v1/alerts?site=" + httplib::detail::encode_query_param(options.site));
+  if (r && r->status == 200) {
+    s.alerts = nlohmann::json::parse(r->body, nullptr, false);
+    if (s.alerts.is_discarded()) s.alerts = nullptr;
+  } else {
+    s.alerts_error = "could not read the site's alerts: " + Describe(r);
+  }
   return s;
 }
 

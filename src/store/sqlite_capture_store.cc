@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 // 1: captures and images. 2: review tasks and answers, site weights, tokens. 3: each task keeps
 // its site's weight, so the next task is an index walk. Older stores upgrade on open: missing
 // tables are created, missing columns added.
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr size_t kMaxListLimit = 1000;
 
 // Column order shared by every SELECT of a whole capture (ReadCapture reads it).
@@ -109,6 +109,15 @@ CREATE TABLE IF NOT EXISTS tokens (
   created_ms INTEGER NOT NULL,
   revoked INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS alerts (
+  id INTEGER PRIMARY KEY,
+  site TEXT NOT NULL,
+  camera TEXT NOT NULL,
+  state TEXT NOT NULL,
+  onset_ms INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_site ON alerts(site, id);
 )sql";
 
 const char* kTasksForVersion1Captures = R"sql(

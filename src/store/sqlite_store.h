@@ -1,6 +1,6 @@
 // The embedded store: SQLite (WAL) for metadata, content-addressed files for images. One class
-// behind three interfaces (captures, review queue, tokens), one file per interface:
-// sqlite_capture_store.cc, sqlite_review_queue.cc, sqlite_token_store.cc. Private to src/store.
+// behind four interfaces (captures, review queue, tokens, alerts), one file per interface:
+// sqlite_capture_store.cc, sqlite_review_queue.cc, sqlite_token_store.cc, sqlite_alert_store.cc. Private to src/store.
 //
 // Locking: writes go through `writer_` under `write_mu_`; reads through `reader_` under
 // `read_mu_` (WAL lets them run beside a write). Never take read_mu_ while holding write_mu_ in
@@ -67,6 +67,11 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<TokenInfo>> ListTokens() const override;
   Status RevokeToken(int64_t id) override;
   StatusOr<int64_t> ActiveTokenCount() const override;
+
+  // AlertStore (sqlite_alert_store.cc)
+  Status SaveAlert(const nlohmann::json& alert) override;
+  StatusOr<std::vector<nlohmann::json>> ListAlerts(const AlertQuery& query) const override;
+  StatusOr<int64_t> MaxAlertId() const override;
 
  private:
   // The schema version found (0 for a new database); FailedPrecondition for a newer one.

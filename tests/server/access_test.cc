@@ -38,6 +38,8 @@ const std::map<std::string, std::set<std::string>>& Intended() {
       {"review_stats", {"reviewer", "operator"}},
       {"review_page", {"reviewer"}},
       {"stats_accuracy", {"operator"}},
+      {"alerts_list", {"operator"}},
+      {"drift_state", {"operator"}},
       {"tokens_list", {}},
       {"tokens_create", {}},
       {"tokens_revoke", {}},

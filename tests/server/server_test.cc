@@ -215,7 +215,7 @@ TEST_F(Server, OpenApiDocumentMatchesTheRoutes) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 26u);
+  EXPECT_EQ(checked, 28u);
 }
 
 TEST_F(Server, SiteBaselinesArePersistedAndUsed) {

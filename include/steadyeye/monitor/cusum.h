@@ -35,17 +35,23 @@ class Cusum {
   bool Add(double z);
   void Reset();
 
+  double threshold() const { return options_.h; }
   double upper() const { return upper_; }   // evidence of an upward shift
   double lower() const { return lower_; }   // evidence of a downward shift
   int64_t count() const { return count_; }  // values added since the last reset or alarm
   // Direction of the last alarm: +1 up, -1 down, 0 none yet.
   int last_direction() const { return last_direction_; }
+  // Values the alarming side had been above zero when it alarmed: the change-point estimate is
+  // that many values before the alarm (the CUSUM's own maximum-likelihood onset).
+  int64_t last_alarm_run() const { return last_alarm_run_; }
 
  private:
   CusumOptions options_;
   double upper_ = 0, lower_ = 0;
   int64_t count_ = 0;
+  int64_t upper_run_ = 0, lower_run_ = 0;  // values since each side was last zero
   int last_direction_ = 0;
+  int64_t last_alarm_run_ = 0;
 };
 
 // Siegmund's approximation of the average run length of one side of the CUSUM (the upper) on

@@ -46,6 +46,11 @@ enum class BadSide { kLow, kHigh, kBoth };
 struct QualityMetricInfo {
   const char* name;
   BadSide bad;  // which side of the site's range is a problem
+  // Specific metrics point at one kind of fault; the others (exposure statistics) also move as
+  // a side effect of many faults (blur lowers the white level, a veil lowers contrast), so a
+  // specific metric is the likelier cause whenever one moved.
+  bool specific;
+  double resolution;  // the least change that means anything, in the metric's own units
 };
 const QualityMetricInfo& MetricInfo(QualityMetric metric);
 

@@ -1,7 +1,7 @@
 // The server's metrics in the Prometheus text exposition format (version 0.0.4).
 //
 // Written here rather than taken from prometheus-cpp: Debian 12 does not package it, and the
-// server needs three counters, two histograms and a few gauges, which the text format renders
+// server needs four counters, two histograms and a few gauges, which the text format renders
 // in a page of code.
 //
 // Thread-safety: all methods may be called from any thread.
@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace steadyeye {
@@ -39,6 +40,9 @@ class ServerMetrics {
   void CountCapture(const std::string& kept_because);
   void ObserveLatency(double seconds);  // predict requests, end to end
   void ObserveBatch(size_t size);
+  // Drift alerts: counted when they open (by cause), and open ones per stream as a gauge.
+  void AlertOpened(const std::string& site, const std::string& camera, const std::string& reason);
+  void AlertResolved(const std::string& site, const std::string& camera);
 
   // The whole exposition; gauges are read by the caller at scrape time.
   std::string Render(size_t queue_depth, size_t captures_pending, bool ready) const;
@@ -49,6 +53,8 @@ class ServerMetrics {
   std::map<std::pair<std::string, int>, uint64_t> http_;
   std::map<std::pair<std::string, std::string>, uint64_t> decisions_;
   std::map<std::string, uint64_t> captures_;
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> alerts_;
+  std::map<std::pair<std::string, std::string>, int64_t> open_alerts_;
   Histogram latency_;
   Histogram batch_;
 };

@@ -3,8 +3,9 @@
 // capture when it must be kept, count it. Everything the HTTP layer does besides parsing.
 //
 // Decisions: automatic only when the model's calibration certifies a threshold, the calibrated
-// confidence reaches it, and the quality gate passes; otherwise "review" with the reasons
-// ("low_confidence", "not_calibrated", "quality:<cause>", ...).
+// confidence reaches it, the quality gate passes and the stream is not drifting; otherwise
+// "review" with the reasons ("low_confidence", "not_calibrated", "quality:<cause>",
+// "drift:<cause>", ...).
 // Captures: every review decision and every quality-flagged image is kept (inclusion
 // probability 1); automatic decisions are kept as a random audit sample with probability
 // `audit_rate`, which is stored with them so later estimates can weight them.
@@ -29,6 +30,7 @@
 #include "steadyeye/core/status.h"
 #include "steadyeye/image/codec.h"
 #include "steadyeye/model/classifier.h"
+#include "steadyeye/monitor/drift.h"
 #include "steadyeye/quality/quality.h"
 #include "steadyeye/server/metrics.h"
 #include "steadyeye/store/capture_store.h"
@@ -43,6 +45,10 @@ struct PredictorOptions {
   double audit_rate = 0.02;  // share of automatic decisions kept for the blind audit
   uint64_t seed = 1;         // of the audit sampling
   DecodeLimits limits{.max_bytes = 32ull << 20, .max_pixels = 40'000'000, .max_side = 20'000};
+  // Drift monitoring of every (site, camera) stream; off when unset. While a stream's alert is
+  // open (and the options say so), its automatic decisions go to review ("drift:<reason>").
+  std::optional<DriftOptions> drift;
+  DriftMonitor::Sink drift_sink;  // hears every alert change (log, store, webhook)
 };
 
 struct PredictRequest {
@@ -93,6 +99,8 @@ class Predictor {
   StatusOr<QualityBaseline> SiteBaseline(const std::string& site) const;
 
   const Classifier& model() const { return *model_; }
+  // The drift monitor, or null when monitoring is off.
+  const DriftMonitor* monitor() const { return monitor_.get(); }
   size_t queue_depth() const { return batcher_->depth(); }
   size_t captures_pending() const { return writer_->depth(); }
 
@@ -124,6 +132,7 @@ class Predictor {
   // Group commit: every capture waiting is stored in one transaction, and each request waits
   // for its own commit, so an acknowledged capture is a stored one.
   std::unique_ptr<MicroBatcher<NewCapture, int64_t>> writer_;
+  std::unique_ptr<DriftMonitor> monitor_;
 };
 
 }  // namespace steadyeye

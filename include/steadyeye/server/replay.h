@@ -41,6 +41,8 @@ struct ReplayOptions {
   double oracle_capacity = 0;    // answers per hour; 0: no limit
   uint64_t seed = 1;             // of the oracle's mistakes
   std::vector<std::string> class_names;  // for the oracle's mistakes
+  // Reads the site's drift alerts at the end (operator role, or admin); default: `token`.
+  std::string operator_token;
 };
 
 struct ReplaySummary {
@@ -51,6 +53,10 @@ struct ReplaySummary {
   int64_t reviews_answered = 0, reviews_wrong = 0, reviews_skipped = 0;
   std::vector<std::string> errors;  // the first few failures, with their cause
   double seconds = 0;
+  // The site's drift alerts (GET /v1/alerts) when the replay ended; null when the token may
+  // not read them (alerts_error says why).
+  nlohmann::json alerts;
+  std::string alerts_error;
 
   // The true accuracy of the automatic decisions, from the kept-aside labels.
   std::optional<double> auto_accuracy() const {

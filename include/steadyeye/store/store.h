@@ -1,5 +1,5 @@
 // Everything a deployment keeps, behind one object: the captures, the review queue over them,
-// and the access tokens. The server takes a Store; a PostgreSQL hub (fleet mode) can implement
+// the access tokens and the drift alerts. The server takes a Store; a PostgreSQL hub (fleet mode) can implement
 // the same interfaces.
 #pragma once
 
@@ -7,12 +7,13 @@
 #include <memory>
 
 #include "steadyeye/review/review_queue.h"
+#include "steadyeye/store/alert_store.h"
 #include "steadyeye/store/capture_store.h"
 #include "steadyeye/store/token_store.h"
 
 namespace steadyeye {
 
-class Store : public CaptureStore, public ReviewQueue, public TokenStore {};
+class Store : public CaptureStore, public ReviewQueue, public TokenStore, public AlertStore {};
 
 // Opens (creating if needed) the embedded store in `dir`: dir/captures.db and dir/images/.
 // A store of an earlier schema is upgraded in place. FailedPrecondition for a database of a

@@ -1,0 +1,150 @@
+// Drift monitoring per site and camera: every served frame is observed; each stream (site,
+// camera) learns its reference from its own first `reference_frames` frames, then watches
+// every monitored quantity against it with a CUSUM on batch means (see cusum.h), and raises an
+// alert that says what moved, the likely cause and what to do.
+//
+// Monitored quantities, per frame: the quality metrics (quality.h), the calibrated confidence,
+// whether the frame went to review, whether the quality gate flagged it, and, per window of
+// `class_window` frames, a chi-square statistic of the predicted classes against the
+// reference's class shares.
+//
+// False alarms: consecutive frames are not independent, so CUSUMs run on batch means whose
+// long-run spread (lag-1 correlation included) is measured on the reference itself. Each
+// quantity gets an equal share of the stream's false-alarm budget (Bonferroni): with M
+// quantities and a budget of one false alarm per F frames, each CUSUM's threshold is set for an
+// in-control run length of M x F frames (Siegmund's approximation). Frame values are clipped to
+// a widened reference range first, so that one odd frame cannot raise an alarm alone.
+//
+// Alerts: one alert per stream at a time. It opens at the first alarm, with its onset estimated
+// as the frame where the alarming CUSUM last left zero; later alarms keep it open and refresh
+// what moved; it resolves after `resolve_frames` frames without an alarm.
+//
+// Thread-safety: Observe(), Suspension() and the read methods may be called from any thread.
+// The sink is called with the monitor's lock released, in the order alerts change.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "steadyeye/quality/quality.h"
+
+namespace steadyeye {
+
+// What the monitor sees of one served frame.
+struct DriftObservation {
+  std::string site;
+  std::string camera;
+  int64_t time_ms = 0;
+  QualityValues quality{};
+  bool quality_flagged = false;
+  double confidence = 0;  // calibrated, of the predicted class
+  int label = 0;          // predicted class, 0..num_classes-1
+  bool review = false;    // the decision went to review
+};
+
+struct DriftOptions {
+  size_t num_classes = 10;
+  size_t reference_frames = 1000;       // a stream's first frames are its reference
+  size_t batch = 20;                    // frames per batch mean
+  size_t class_window = 50;             // frames per chi-square of the predicted classes
+  double frames_per_false_alarm = 1e6;  // per stream, all quantities together
+  double k = 0.5;                       // CUSUM allowance, in long-run standard deviations
+  size_t resolve_frames = 1000;         // frames without an alarm that resolve an alert
+  // While a stream's alert is open, its automatic decisions are suspended (sent to review).
+  bool suspend_on_alert = true;
+  int64_t first_alert_id = 1;  // so that ids continue those already stored
+};
+
+// One monitored quantity that moved, against the stream's reference.
+struct DriftMove {
+  std::string metric;
+  double reference = 0;  // mean over the reference
+  double recent = 0;     // mean since the onset
+  double ratio = 0;      // recent / reference (0 when the reference is 0)
+  double z = 0;          // (recent - reference) / the reference's batch-mean spread
+  // (recent - reference) / the reference's spread between single frames: the size of the
+  // move, comparable between quantities (z also grows with how steady a quantity is).
+  double effect = 0;
+  nlohmann::json ToJson() const;
+};
+
+struct DriftAlert {
+  int64_t id = 0;  // unique within the monitor, increasing
+  std::string site, camera;
+  std::string state = "open";  // "open" or "resolved"
+  int64_t onset_ms = 0, detected_ms = 0;
+  std::optional<int64_t> resolved_ms;
+  // Frames of the stream (0 = its first frame): where the drift began and where it was found.
+  int64_t onset_frame = 0, detected_frame = 0;
+  int64_t alarms = 0;              // CUSUM alarms while open (a lasting shift keeps alarming)
+  std::vector<DriftMove> metrics;  // largest effect first
+  std::string reason;              // one token, e.g. "dust"
+  std::string cause;               // in words, with the figures
+  std::string action;              // what to do
+  // Label-free: the mean calibrated confidence since the onset minus the reference's, an
+  // estimate of the change in accuracy (calibrated confidence tracks accuracy in distribution
+  // and overstates it under shift, so this is a bound on the loss, not its size).
+  double accuracy_impact = 0;
+  bool tightened = false;  // automatic decisions of the stream were suspended
+  nlohmann::json ToJson() const;
+};
+
+// The likely cause of a set of moves, and what to do about it: the fault whose expected moves
+// carry the most effect (specific quality metrics, quality.h, weigh more). While any quality
+// metric moved, only faults of the image are considered; otherwise the model's outputs
+// (confidence, class mix, review rate) point at changed items. The cause's figures are those
+// of the first moves given (largest effect first).
+struct DriftDiagnosis {
+  std::string reason, cause, action;
+};
+DriftDiagnosis DiagnoseDrift(const std::vector<DriftMove>& moves);
+
+enum class DriftEvent { kOpened, kUpdated, kResolved };
+const char* DriftEventName(DriftEvent event);
+
+class DriftMonitor {
+ public:
+  using Sink = std::function<void(DriftEvent, const DriftAlert&)>;
+  // `sink` (may be empty) hears every alert when it opens, is refreshed by a later alarm, and
+  // resolves.
+  explicit DriftMonitor(const DriftOptions& options, Sink sink = {});
+  ~DriftMonitor();
+
+  void Observe(const DriftObservation& observation);
+  // While the stream has an open alert and suspend_on_alert is set: the alert's reason (its
+  // automatic decisions are to go to review); nullopt otherwise.
+  std::optional<std::string> Suspension(const std::string& site, const std::string& camera) const;
+
+  // Alerts, newest first; all streams, or one site.
+  std::vector<DriftAlert> Alerts(const std::string& site = "") const;
+  // Per stream: frames seen, reference progress, the monitored quantities' last batch z and
+  // CUSUM statistics as a fraction of the threshold.
+  nlohmann::json Streams() const;
+  const DriftOptions& options() const { return options_; }
+
+ private:
+  struct Stream;
+  using Events = std::vector<std::pair<DriftEvent, DriftAlert>>;
+  Stream& StreamFor(const std::string& site, const std::string& camera);
+  void FitReference(Stream& s);
+  // Opens the stream's alert or refreshes it; the events for the sink go to `events`.
+  void OnAlarm(Stream& s, size_t quantity, int64_t frame, int64_t time_ms, Events& events);
+  // Bounds the alerts kept in memory (the store keeps them all).
+  void TrimAlerts();
+
+  const DriftOptions options_;
+  const Sink sink_;
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<Stream>> streams_;
+  std::vector<DriftAlert> alerts_;  // every alert, oldest first
+  int64_t next_alert_id_ = 1;
+};
+
+}  // namespace steadyeye

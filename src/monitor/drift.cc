@@ -1,0 +1,455 @@
+#include "steadyeye/monitor/drift.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+
+#include "steadyeye/core/time.h"
+#include "steadyeye/monitor/cusum.h"
+
+namespace steadyeye {
+
+namespace {
+
+constexpr size_t kQualityQuantities = kNumQualityMetrics;
+constexpr size_t kConfidence = kQualityQuantities, kReview = kConfidence + 1,
+                 kBadImage = kReview + 1, kClassMix = kBadImage + 1, kQuantities = kClassMix + 1;
+// Rates of rare 0/1 events are skewed in small batches; five times the batch keeps their batch
+// means close enough to normal for the CUSUM's threshold to hold.
+constexpr size_t kRateBatchFactor = 5;
+constexpr size_t kRecentBatches = 200;  // batch means kept per quantity, for "since the onset"
+constexpr size_t kMaxAlertsKept = 10000;
+constexpr double kMoveSignificance = 5;      // z of a mean since onset that counts as a move
+constexpr double kMoveEffect = 0.2;          // and its least effect (a small one, in Cohen's terms)
+constexpr double kLevelShare = 0.05;         // least spread of a metric, as a share of its level
+constexpr double kClipSpreads = 3;           // frame values are clipped this far past the reference
+constexpr size_t kTimeMarks = 5000;          // frame-time marks kept per stream (one per batch)
+constexpr size_t kMinReferenceBatches = 10;  // as FitBatchReference needs
+
+double Quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double pos = q * double(v.size() - 1);
+  const size_t i = size_t(pos);
+  const double frac = pos - double(i);
+  return i + 1 < v.size() ? v[i] * (1 - frac) + v[i + 1] * frac : v[i];
+}
+
+// The chi-square of a window's predicted-class counts against the reference shares, turned
+// into an approximately standard normal value (Wilson and Hilferty, 1931) when frames are
+// independent.
+double ClassMixZ(const std::vector<int64_t>& counts, const std::vector<double>& shares, size_t n,
+                 size_t reference_frames) {
+  double chi2 = 0;
+  for (size_t c = 0; c < counts.size(); ++c) {
+    const double expected = shares[c] * double(n);
+    chi2 += (double(counts[c]) - expected) * (double(counts[c]) - expected) / expected;
+  }
+  // The shares are themselves estimated from the reference, which adds about n / reference
+  // frames to each term's variance: without this, a short reference would look like a change.
+  chi2 /= 1 + double(n) / double(reference_frames);
+  const double df = double(counts.size() - 1);
+  const double v = 2.0 / (9.0 * df);
+  return (std::cbrt(chi2 / df) - (1 - v)) / std::sqrt(v);
+}
+
+}  // namespace
+
+const char* DriftEventName(DriftEvent event) {
+  switch (event) {
+    case DriftEvent::kOpened:
+      return "opened";
+    case DriftEvent::kUpdated:
+      return "updated";
+    case DriftEvent::kResolved:
+      return "resolved";
+  }
+  return "?";
+}
+
+nlohmann::json DriftMove::ToJson() const {
+  return {{"metric", metric}, {"reference", reference}, {"recent", recent}, {"ratio", ratio},
+          {"z", z},           {"effect", effect}};
+}
+
+nlohmann::json DriftAlert::ToJson() const {
+  nlohmann::json moves = nlohmann::json::array();
+  for (const auto& m : metrics) moves.push_back(m.ToJson());
+  return {{"id", id},
+          {"site", site},
+          {"camera", camera},
+          {"state", state},
+          {"onset", FormatUnixMillis(onset_ms)},
+          {"detected", FormatUnixMillis(detected_ms)},
+          {"resolved", resolved_ms ? nlohmann::json(FormatUnixMillis(*resolved_ms)) : nullptr},
+          {"onset_frame", onset_frame},
+          {"detected_frame", detected_frame},
+          {"alarms", alarms},
+          {"metrics", moves},
+          {"reason", reason},
+          {"cause", cause},
+          {"action", action},
+          {"accuracy_impact", accuracy_impact},
+          {"tightened", tightened}};
+}
+
+namespace {
+
+// One monitored quantity of one stream: its reference, then its CUSUM.
+struct Quantity {
+  std::string name;
+  size_t batch = 1;  // values per batch mean
+  size_t frames_per_value = 1;
+  bool rate = false;             // a 0/1 rate
+  bool up_only = false;          // only a rise is a drift (the class-mix statistic)
+  double resolution = 0;         // least change that means anything (quality metrics)
+  std::vector<double> learning;  // reference values, until the reference is fitted
+  bool enabled = false;
+  BatchReference ref;
+  double frame_sd = 1;  // spread between single values of the reference (floored, see Fit)
+  double clip_low = -HUGE_VAL, clip_high = HUGE_VAL;
+  Cusum cusum;
+  double sum = 0, raw_sum = 0;  // of the batch so far: clipped values, and as they came
+  size_t in_batch = 0;
+  double last_z = 0;
+  // (last frame of the batch, batch mean of the values as they came), for telling a move.
+  std::deque<std::pair<int64_t, double>> recent;
+
+  // Fits the reference from the values learned; a quantity without spread stays off, except a
+  // rate, whose spread is floored at the binomial one of a few events per reference.
+  void Fit(double run_length_batches_budget, double k) {
+    std::vector<double> values = std::move(learning);
+    learning = {};
+    if (values.empty()) return;
+    double mean = 0, var = 0;
+    for (double v : values) mean += v;
+    mean /= double(values.size());
+    for (double v : values) var += (v - mean) * (v - mean);
+    frame_sd = std::sqrt(var / double(std::max<size_t>(1, values.size() - 1)));
+    if (rate) {
+      const double p = std::clamp(mean, 5.0 / double(values.size()), 0.5);
+      frame_sd = std::max(frame_sd, std::sqrt(p * (1 - p)));
+    } else if (up_only) {
+      // The statistic is standard normal for independent frames; frames that come in runs
+      // make it larger, which a long enough reference measures. A short one (or a lucky one)
+      // must not make the null look smaller than it is.
+      if (values.size() < kMinReferenceBatches) mean = 0;
+      mean = std::max(mean, 0.0);
+      frame_sd = std::max(frame_sd, 1.0);
+    } else {
+      // A metric nearly constant over the reference (the white level of images that always
+      // reach 255) would make a change of one grey level look huge: moves smaller than a share
+      // of the metric's level are not told apart.
+      frame_sd = std::max({frame_sd, kLevelShare * std::abs(Quantile(values, 0.5)), resolution});
+      // One odd frame moves a batch mean by at most a few spreads.
+      clip_low = Quantile(values, 0.001) - kClipSpreads * frame_sd;
+      clip_high = Quantile(values, 0.999) + kClipSpreads * frame_sd;
+      for (double& v : values) v = std::clamp(v, clip_low, clip_high);
+    }
+    if (!(frame_sd > 0)) return;
+    const double floor_sd = frame_sd / std::sqrt(double(batch));
+    auto fitted = FitBatchReference(values, batch);
+    if (!fitted) fitted = BatchReference{batch, mean, floor_sd, values.size() / batch, 0};
+    fitted->sd = std::max(fitted->sd, floor_sd);
+    if (up_only) fitted->mean = mean;
+    ref = *fitted;
+    enabled = true;
+    cusum = Cusum({k, CusumThresholdForRunLength(k, run_length_batches_budget / double(batch))});
+  }
+
+  // Adds a value; true on an alarm.
+  bool Add(double value, int64_t frame) {
+    sum += std::clamp(value, clip_low, clip_high);
+    raw_sum += value;
+    if (++in_batch < batch) return false;
+    const double mean = sum / double(in_batch);
+    recent.push_back({frame, raw_sum / double(in_batch)});
+    sum = raw_sum = 0;
+    in_batch = 0;
+    if (recent.size() > kRecentBatches) recent.pop_front();
+    last_z = (mean - ref.mean) / ref.sd;
+    const bool alarm = cusum.Add(up_only ? std::max(last_z, 0.0) : last_z);
+    return alarm && !(up_only && cusum.last_direction() < 0);
+  }
+
+  // The move since `onset_frame`, and whether it is significant.
+  std::optional<DriftMove> MoveSince(int64_t onset_frame, bool force) const {
+    double total = 0;
+    size_t n = 0;
+    for (const auto& [frame, mean] : recent) {
+      if (frame > onset_frame) {
+        total += mean;
+        ++n;
+      }
+    }
+    if (n == 0 && !recent.empty()) {
+      total = recent.back().second;
+      n = 1;
+    }
+    if (n == 0) return std::nullopt;
+    DriftMove m;
+    m.metric = name;
+    m.reference = ref.mean;
+    m.recent = total / double(n);
+    m.ratio = ref.mean != 0 ? m.recent / ref.mean : 0;
+    m.z = (m.recent - ref.mean) / ref.sd;
+    m.effect = (m.recent - ref.mean) / frame_sd;
+    const bool significant = std::abs(m.z) * std::sqrt(double(n)) >= kMoveSignificance &&
+                             std::abs(m.effect) >= kMoveEffect && (!up_only || m.z > 0);
+    if (!significant && !force) return std::nullopt;
+    return m;
+  }
+};
+
+}  // namespace
+
+struct DriftMonitor::Stream {
+  std::string site, camera;
+  int64_t frames = 0;
+  std::vector<Quantity> quantities;
+  std::vector<int> reference_labels;
+  std::vector<double> class_shares;
+  std::vector<int64_t> window_counts;
+  size_t in_window = 0;
+  std::deque<std::pair<int64_t, int64_t>> time_marks;  // (frame, time_ms), one per batch
+  std::optional<size_t> open_alert;                    // index into alerts_
+  int64_t last_alarm_frame = 0;
+  bool fitted = false;
+
+  int64_t TimeOfFrame(int64_t frame) const {
+    int64_t t = time_marks.empty() ? 0 : time_marks.front().second;
+    for (const auto& [f, ms] : time_marks) {
+      if (f > frame) break;
+      t = ms;
+    }
+    return t;
+  }
+};
+
+DriftMonitor::DriftMonitor(const DriftOptions& options, Sink sink)
+    : options_(options), sink_(std::move(sink)), next_alert_id_(options.first_alert_id) {}
+
+DriftMonitor::~DriftMonitor() = default;
+
+DriftMonitor::Stream& DriftMonitor::StreamFor(const std::string& site, const std::string& camera) {
+  auto& slot = streams_[{site, camera}];
+  if (slot) return *slot;
+  slot = std::make_unique<Stream>();
+  Stream& s = *slot;
+  s.site = site;
+  s.camera = camera;
+  s.quantities.resize(kQuantities);
+  for (size_t m = 0; m < kQualityQuantities; ++m) {
+    s.quantities[m].name = MetricInfo(QualityMetric(m)).name;
+    s.quantities[m].resolution = MetricInfo(QualityMetric(m)).resolution;
+    s.quantities[m].batch = options_.batch;
+  }
+  s.quantities[kConfidence].name = "confidence";
+  s.quantities[kConfidence].batch = options_.batch;
+  for (size_t q : {kReview, kBadImage}) {
+    s.quantities[q].batch = options_.batch * kRateBatchFactor;
+    s.quantities[q].rate = true;
+  }
+  s.quantities[kReview].name = "review_rate";
+  s.quantities[kBadImage].name = "bad_image_rate";
+  Quantity& mix = s.quantities[kClassMix];
+  mix.name = "class_mix";
+  mix.batch = 1;
+  mix.frames_per_value = options_.class_window;
+  mix.up_only = true;
+  s.window_counts.assign(options_.num_classes, 0);
+  return s;
+}
+
+void DriftMonitor::Observe(const DriftObservation& o) {
+  Events events;
+  {
+    std::lock_guard lock(mu_);
+    Stream& s = StreamFor(o.site, o.camera);
+    const int64_t frame = s.frames++;
+    if (frame % int64_t(options_.batch) == 0) {
+      s.time_marks.emplace_back(frame, o.time_ms);
+      if (s.time_marks.size() > kTimeMarks) s.time_marks.pop_front();
+    }
+    double values[kQuantities];
+    for (size_t m = 0; m < kQualityQuantities; ++m) values[m] = o.quality[m];
+    values[kConfidence] = o.confidence;
+    values[kReview] = o.review ? 1 : 0;
+    values[kBadImage] = o.quality_flagged ? 1 : 0;
+    const int label = std::clamp<int>(o.label, 0, int(options_.num_classes) - 1);
+
+    if (!s.fitted) {
+      for (size_t q = 0; q < kClassMix; ++q) s.quantities[q].learning.push_back(values[q]);
+      s.reference_labels.push_back(label);
+      if (size_t(s.frames) >= options_.reference_frames) FitReference(s);
+      return;
+    }
+    std::vector<size_t> alarmed;
+    for (size_t q = 0; q < kClassMix; ++q) {
+      Quantity& quantity = s.quantities[q];
+      if (quantity.enabled && quantity.Add(values[q], frame)) alarmed.push_back(q);
+    }
+    ++s.window_counts[size_t(label)];
+    if (++s.in_window == options_.class_window) {
+      const double z =
+          ClassMixZ(s.window_counts, s.class_shares, s.in_window, options_.reference_frames);
+      std::fill(s.window_counts.begin(), s.window_counts.end(), 0);
+      s.in_window = 0;
+      Quantity& mix = s.quantities[kClassMix];
+      if (mix.enabled && mix.Add(z, frame)) alarmed.push_back(kClassMix);
+    }
+    for (size_t q : alarmed) OnAlarm(s, q, frame, o.time_ms, events);
+    if (s.open_alert && frame - s.last_alarm_frame >= int64_t(options_.resolve_frames)) {
+      DriftAlert& a = alerts_[*s.open_alert];
+      a.state = "resolved";
+      a.resolved_ms = o.time_ms;
+      events.emplace_back(DriftEvent::kResolved, a);
+      s.open_alert.reset();
+    }
+  }
+  if (sink_) {
+    for (const auto& [event, alert] : events) sink_(event, alert);
+  }
+}
+
+void DriftMonitor::FitReference(Stream& s) {
+  const size_t k = options_.num_classes;
+  s.class_shares.assign(k, 0);
+  for (int label : s.reference_labels) s.class_shares[size_t(label)] += 1;
+  // A class the reference never saw still gets a small expected share, so that its appearance
+  // counts as a change instead of dividing by zero.
+  const double floor = 0.5 / double(s.reference_labels.size());
+  for (double& share : s.class_shares)
+    share = std::max(share / double(s.reference_labels.size()), floor);
+  // The reference's own windows, for the class-mix statistic's reference.
+  Quantity& mix = s.quantities[kClassMix];
+  std::vector<int64_t> counts(k, 0);
+  size_t in = 0;
+  for (int label : s.reference_labels) {
+    ++counts[size_t(label)];
+    if (++in == options_.class_window) {
+      mix.learning.push_back(ClassMixZ(counts, s.class_shares, in, s.reference_labels.size()));
+      std::fill(counts.begin(), counts.end(), 0);
+      in = 0;
+    }
+  }
+  s.reference_labels = {};
+  // Each quantity gets an equal share of the stream's false-alarm budget; it is counted
+  // before the fit, as every quantity may turn out enabled.
+  const double per_quantity_frames = options_.frames_per_false_alarm * double(kQuantities);
+  for (Quantity& q : s.quantities)
+    q.Fit(per_quantity_frames / double(q.frames_per_value), options_.k);
+  s.fitted = true;
+}
+
+void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t time_ms,
+                           Events& events) {
+  const Quantity& q = s.quantities[alarmed];
+  s.last_alarm_frame = frame;
+  const bool opening = !s.open_alert;
+  if (opening) {
+    DriftAlert a;
+    a.id = next_alert_id_++;
+    a.site = s.site;
+    a.camera = s.camera;
+    const int64_t run_frames =
+        q.cusum.last_alarm_run() * int64_t(q.batch) * int64_t(q.frames_per_value);
+    a.onset_frame = std::max<int64_t>(int64_t(options_.reference_frames), frame + 1 - run_frames);
+    a.onset_ms = s.TimeOfFrame(a.onset_frame);
+    a.detected_frame = frame;
+    a.detected_ms = time_ms;
+    a.tightened = options_.suspend_on_alert;
+    alerts_.push_back(std::move(a));
+    if (alerts_.size() > kMaxAlertsKept) TrimAlerts();
+    s.open_alert = alerts_.size() - 1;
+  }
+  DriftAlert& a = alerts_[*s.open_alert];
+  ++a.alarms;
+  std::vector<DriftMove> moves;
+  for (size_t i = 0; i < s.quantities.size(); ++i) {
+    const Quantity& other = s.quantities[i];
+    if (!other.enabled) continue;
+    if (auto m = other.MoveSince(a.onset_frame, i == alarmed)) moves.push_back(*m);
+  }
+  std::sort(moves.begin(), moves.end(), [](const DriftMove& x, const DriftMove& y) {
+    return std::abs(x.effect) > std::abs(y.effect);
+  });
+  a.metrics = moves;
+  const DriftDiagnosis d = DiagnoseDrift(a.metrics);
+  const bool changed = d.reason != a.reason;
+  a.reason = d.reason;
+  a.cause = d.cause;
+  a.action = d.action;
+  if (auto conf = s.quantities[kConfidence].MoveSince(a.onset_frame, true))
+    a.accuracy_impact = conf->recent - conf->reference;
+  if (opening || changed)
+    events.emplace_back(opening ? DriftEvent::kOpened : DriftEvent::kUpdated, a);
+}
+
+void DriftMonitor::TrimAlerts() {
+  // Resolved alerts go first, oldest first; open ones are referenced by their streams.
+  const size_t drop = alerts_.size() - kMaxAlertsKept / 2;
+  std::vector<DriftAlert> kept;
+  size_t dropped = 0;
+  for (auto& a : alerts_) {
+    if (dropped < drop && a.state == "resolved") {
+      ++dropped;
+      continue;
+    }
+    kept.push_back(std::move(a));
+  }
+  alerts_ = std::move(kept);
+  for (auto& [key, stream] : streams_) {
+    stream->open_alert.reset();
+    for (size_t i = 0; i < alerts_.size(); ++i) {
+      if (alerts_[i].state == "open" && alerts_[i].site == key.first &&
+          alerts_[i].camera == key.second)
+        stream->open_alert = i;
+    }
+  }
+}
+
+std::optional<std::string> DriftMonitor::Suspension(const std::string& site,
+                                                    const std::string& camera) const {
+  if (!options_.suspend_on_alert) return std::nullopt;
+  std::lock_guard lock(mu_);
+  auto it = streams_.find({site, camera});
+  if (it == streams_.end() || !it->second->open_alert) return std::nullopt;
+  return alerts_[*it->second->open_alert].reason;
+}
+
+std::vector<DriftAlert> DriftMonitor::Alerts(const std::string& site) const {
+  std::lock_guard lock(mu_);
+  std::vector<DriftAlert> out;
+  for (auto it = alerts_.rbegin(); it != alerts_.rend(); ++it) {
+    if (site.empty() || it->site == site) out.push_back(*it);
+  }
+  return out;
+}
+
+nlohmann::json DriftMonitor::Streams() const {
+  std::lock_guard lock(mu_);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [key, s] : streams_) {
+    nlohmann::json quantities = nlohmann::json::object();
+    for (const Quantity& q : s->quantities) {
+      if (!q.enabled) continue;
+      const double h = q.cusum.threshold();
+      quantities[q.name] = {
+          {"reference", q.ref.mean},
+          {"last_batch_mean", q.recent.empty() ? q.ref.mean : q.recent.back().second},
+          {"z", q.last_z},
+          {"score", std::max(q.cusum.upper(), q.cusum.lower()) / h}};
+    }
+    out.push_back({{"site", key.first},
+                   {"camera", key.second},
+                   {"frames", s->frames},
+                   {"reference_frames", options_.reference_frames},
+                   {"reference_ready", s->fitted},
+                   {"open_alert",
+                    s->open_alert ? nlohmann::json(alerts_[*s->open_alert].id) : nlohmann::json()},
+                   {"quantities", quantities}});
+  }
+  return out;
+}
+
+}  // namespace steadyeye

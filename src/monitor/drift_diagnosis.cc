@@ -1,0 +1,188 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "steadyeye/monitor/drift.h"
+
+namespace steadyeye {
+
+namespace {
+
+struct Direction {
+  const char* metric;
+  int sign;  // +1: the metric rose, -1: it fell
+};
+
+// A fault is possible when, for every group of `all_of`, at least one of its moves happened;
+// the moves of `supporting` add to its evidence when they happened too.
+struct Rule {
+  bool image_fault;  // false: told by the model's outputs or the gate's rates
+  const char* reason;
+  const char* words;
+  const char* action;
+  std::vector<std::vector<Direction>> all_of;
+  std::vector<Direction> supporting = {};
+};
+
+// Most specific fault first, so that it wins a tie: a camera that moved also blurs and darkens
+// the statistics, dust also lowers contrast.
+const std::vector<Rule>& Rules() {
+  static const std::vector<Rule> kRules = {
+      {true,
+       "camera_moved",
+       "the view shifted against the site's reference: likely the camera was bumped or rotated",
+       "re-aim or re-mount the camera, then re-take the site's quality baseline",
+       {{{"displacement", +1}, {"alignment", -1}}}},
+      {true,
+       "compression",
+       "JPEG blocks appeared: likely a bandwidth-limited link or a lower encoder quality",
+       "restore the camera's encoder quality or the link's bandwidth",
+       {{{"blockiness", +1}}},
+       {{"fine_detail", -1}, {"sharpness", -1}}},
+      {true,
+       "glare",
+       "a local bright patch: likely a reflection or a light in view",
+       "shade the light source or re-angle the camera",
+       {{{"glare", +1}}},
+       {{"clipped", +1}}},
+      {true,
+       "occlusion",
+       "part of the view is flat: likely something hides part of the scene",
+       "remove what blocks the camera's view",
+       {{{"flat_area", +1}}}},
+      {true,
+       "dust",
+       "fine detail lost under a veil: likely dust or condensation on the lens",
+       "clean the lens and check for condensation",
+       {{{"fine_detail", -1}, {"sharpness", -1}}, {{"floor", +1}}}},
+      {true,
+       "noise",
+       "sensor noise rose: likely low light with high gain, or a faulty cable",
+       "add light at the scene or check the camera's cable",
+       {{{"noise", +1}}}},
+      {true,
+       "blur",
+       "fine detail lost: likely defocus, motion or vibration",
+       "refocus the lens and check the mount for vibration",
+       {{{"fine_detail", -1}, {"sharpness", -1}}}},
+      {true,
+       "haze",
+       "a veil lifts the dark areas: likely haze, condensation or a dirty lens",
+       "clean the lens and check for condensation or fog",
+       {{{"floor", +1}}}},
+      {true,
+       "uneven_light",
+       "light became uneven: likely a shadow or a failing lamp",
+       "check the lamps and what casts shadows on the scene",
+       {{{"uneven_light", +1}}}},
+      {true,
+       "too_dark",
+       "images darkened: likely a failing lamp, night or a shorter exposure",
+       "check the lamps and the camera's exposure setting",
+       {{{"brightness", -1}, {"peak", -1}}}},
+      {true,
+       "too_bright",
+       "images brightened: likely overexposure or extra light",
+       "lower the camera's exposure or shade the extra light",
+       {{{"brightness", +1}, {"clipped", +1}}}},
+      {true,
+       "low_contrast",
+       "contrast fell: likely flat light or a veil over the lens",
+       "check the lighting and clean the lens",
+       {{{"contrast", -1}}}},
+      {true,
+       "exposure_curve",
+       "mid-tones changed: likely a changed exposure curve (gamma)",
+       "check the camera's exposure and gamma settings",
+       {{{"midtone", -1}, {"midtone", +1}}}},
+      {true,
+       "scale",
+       "items appear at another size: likely the camera's zoom or distance changed",
+       "check the camera's zoom and mount",
+       {{{"spread", -1}, {"spread", +1}}}},
+      {false,
+       "items_changed",
+       "the images look as before but the model is less sure or sees other classes: likely new "
+       "or redesigned products",
+       "review the queued images; label new items, then retrain from the reviewed images",
+       {{{"confidence", -1}, {"class_mix", +1}, {"review_rate", +1}}}},
+      {false,
+       "bad_frames",
+       "more frames fail the quality gate, though the stream's averages hold",
+       "look at the flagged frames' reasons in the review queue",
+       {{{"bad_image_rate", +1}}}},
+  };
+  return kRules;
+}
+
+// 2: a specific quality metric, 1: another quality metric, 0: a model output or a rate.
+int Telling(const std::string& name) {
+  for (size_t m = 0; m < kNumQualityMetrics; ++m) {
+    const QualityMetricInfo& info = MetricInfo(QualityMetric(m));
+    if (name == info.name) return info.specific ? 2 : 1;
+  }
+  return 0;
+}
+
+// How much of the moves a fault explains: for each of its groups, the largest effect among the
+// moves it expects there (specific metrics count half as much again); 0 unless every required
+// group has one.
+double Evidence(const std::vector<Direction>& group, const std::vector<DriftMove>& moves) {
+  double best = 0;
+  for (const Direction& d : group) {
+    for (const DriftMove& m : moves) {
+      if (m.metric != d.metric || (m.z > 0 ? 1 : -1) != d.sign) continue;
+      const double weight = Telling(m.metric) == 2 ? 1.5 : 1.0;
+      best = std::max(best, weight * std::max(std::abs(m.effect), 1e-9));
+    }
+  }
+  return best;
+}
+
+double Evidence(const Rule& rule, const std::vector<DriftMove>& moves) {
+  double total = 0;
+  for (const auto& group : rule.all_of) {
+    const double e = Evidence(group, moves);
+    if (e == 0) return 0;
+    total += e;
+  }
+  return total + Evidence(rule.supporting, moves);
+}
+
+std::string DescribeMove(const DriftMove& m) {
+  if (m.metric == "class_mix")
+    return fmt::format("the mix of predicted classes changed (chi-square z {:.1f})", m.recent);
+  const char* verb = m.z > 0 ? "rose" : "fell";
+  if (m.reference != 0 && m.ratio > 0) {
+    return fmt::format("{} {} to {:.2f} of baseline ({:.3g} -> {:.3g})", m.metric, verb, m.ratio,
+                       m.reference, m.recent);
+  }
+  return fmt::format("{} {} from {:.3g} to {:.3g}", m.metric, verb, m.reference, m.recent);
+}
+
+}  // namespace
+
+DriftDiagnosis DiagnoseDrift(const std::vector<DriftMove>& moves) {
+  std::string figures;
+  for (size_t i = 0; i < std::min<size_t>(3, moves.size()); ++i)
+    figures += (i ? ", " : "") + DescribeMove(moves[i]);
+  const bool image_moved = std::any_of(moves.begin(), moves.end(),
+                                       [](const DriftMove& m) { return Telling(m.metric) > 0; });
+  const Rule* best = nullptr;
+  double best_evidence = 0;
+  for (const Rule& rule : Rules()) {
+    if (image_moved && !rule.image_fault) continue;
+    const double e = Evidence(rule, moves);
+    if (e > best_evidence) {  // ties go to the more specific fault, listed first
+      best = &rule;
+      best_evidence = e;
+    }
+  }
+  if (best) return {best->reason, figures + ": " + best->words, best->action};
+  return {"unexplained", figures + ": the images changed in a way no rule explains",
+          "look at the camera and at recent images of this stream"};
+}
+
+}  // namespace steadyeye

@@ -1,0 +1,219 @@
+#include "steadyeye/monitor/drift.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "fashion_mnist.h"
+#include "steadyeye/shift/shift.h"
+
+namespace steadyeye {
+namespace {
+
+// Real frames: Fashion-MNIST test images in a seeded order, their quality measured against a
+// baseline from training images, as the server measures them. The model's part of an
+// observation (confidence, predicted class) is drawn: these tests are about the monitor.
+class DriftStream : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto train = testing::LoadFashionMnist(Split::kTrain, 300);
+    ASSERT_TRUE(train.ok()) << train.status().ToString();
+    std::vector<Image> reference;
+    for (size_t i = 0; i < train->size(); ++i) reference.push_back(train->image(i));
+    auto baseline = BuildBaseline(reference);
+    ASSERT_TRUE(baseline.ok()) << baseline.status().ToString();
+    baseline_ = new QualityBaseline(std::move(*baseline));
+    auto test = testing::LoadFashionMnist(Split::kTest, 0);
+    ASSERT_TRUE(test.ok()) << test.status().ToString();
+    test_ = new Dataset(std::move(*test));
+  }
+  static void TearDownTestSuite() {
+    delete baseline_;
+    delete test_;
+  }
+
+  // Frame i of a stream: test image order[i], shifted from frame `onset` on when a condition
+  // is given. Confidence ~ 0.9 +- noise, lowered by `confidence_drop` from `onset` on.
+  static DriftObservation Frame(size_t i, const std::string& condition, int severity, size_t onset,
+                                double confidence_drop = 0, uint64_t seed = 7) {
+    static std::vector<size_t> order = [] {
+      std::vector<size_t> o(test_->size());
+      std::iota(o.begin(), o.end(), 0);
+      std::shuffle(o.begin(), o.end(), std::mt19937_64(3));
+      return o;
+    }();
+    const size_t index = order[i % order.size()];
+    Image image = test_->image(index);
+    if (!condition.empty() && i >= onset) {
+      auto shifted = ApplyCondition(image, condition, severity, seed + i);
+      EXPECT_TRUE(shifted.ok()) << shifted.status().ToString();
+      image = std::move(*shifted);
+    }
+    auto quality = AssessQuality(image, baseline_);
+    EXPECT_TRUE(quality.ok());
+    std::mt19937_64 rng(seed * 1000003 + i);
+    DriftObservation o;
+    o.site = "plant";
+    o.camera = "cam-1";
+    o.time_ms = 1'800'000'000'000 + int64_t(i) * 1000;
+    o.quality = quality->values;
+    o.quality_flagged = !quality->pass();
+    o.confidence = std::clamp(
+        0.9 + 0.08 * std::normal_distribution<double>()(rng) - (i >= onset ? confidence_drop : 0),
+        0.1, 1.0);
+    o.label = test_->labels[index];
+    o.review = o.confidence < 0.85 || o.quality_flagged;
+    return o;
+  }
+
+  static QualityBaseline* baseline_;
+  static Dataset* test_;
+};
+QualityBaseline* DriftStream::baseline_ = nullptr;
+Dataset* DriftStream::test_ = nullptr;
+
+TEST_F(DriftStream, AStationaryStreamRaisesNoAlert) {
+  DriftMonitor monitor(DriftOptions{});
+  for (size_t i = 0; i < 10000; ++i) monitor.Observe(Frame(i, "", 0, 0));
+  EXPECT_TRUE(monitor.Alerts().empty()) << monitor.Alerts().front().ToJson().dump(1);
+  const auto streams = monitor.Streams();
+  ASSERT_EQ(streams.size(), 1u);
+  EXPECT_EQ(streams[0]["frames"], 10000);
+  EXPECT_TRUE(streams[0]["reference_ready"].get<bool>());
+  EXPECT_TRUE(streams[0]["quantities"].contains("sharpness"));
+  EXPECT_TRUE(streams[0]["quantities"].contains("class_mix"));
+  EXPECT_FALSE(monitor.Suspension("plant", "cam-1").has_value());
+}
+
+struct Case {
+  std::string condition;
+  std::set<std::string> reasons;  // any of these is a right diagnosis
+};
+
+TEST_F(DriftStream, ConditionsAreFoundSoonAfterOnsetWithTheirCause) {
+  const size_t onset = 1200;
+  // Glare and overexposure move the same statistics on these small grey images (white level,
+  // clipped share), so either lighting fault is a right answer for glare.
+  const std::vector<Case> cases = {
+      {"dust", {"dust", "haze"}},         {"defocus", {"blur"}},
+      {"jpeg", {"compression"}},          {"underexposure", {"too_dark"}},
+      {"glare", {"glare", "too_bright"}}, {"gaussian_noise", {"noise"}},
+      {"occlusion", {"occlusion"}}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.condition);
+    std::vector<std::pair<DriftEvent, DriftAlert>> heard;
+    DriftMonitor monitor(DriftOptions{},
+                         [&](DriftEvent e, const DriftAlert& a) { heard.emplace_back(e, a); });
+    size_t i = 0;
+    for (; i < onset + 300 && monitor.Alerts().empty(); ++i)
+      monitor.Observe(Frame(i, c.condition, 3, onset));
+    const auto alerts = monitor.Alerts();
+    ASSERT_EQ(alerts.size(), 1u) << "not detected within 300 frames of the onset";
+    const DriftAlert& a = alerts[0];
+    EXPECT_GE(a.detected_frame, int64_t(onset));
+    EXPECT_GE(a.onset_frame, int64_t(onset) - 100);
+    EXPECT_LE(a.onset_frame, a.detected_frame);
+    EXPECT_EQ(a.state, "open");
+    EXPECT_TRUE(c.reasons.count(a.reason)) << a.ToJson().dump(1);
+    EXPECT_FALSE(a.metrics.empty());
+    EXPECT_NE(a.cause.find(a.metrics[0].metric), std::string::npos) << a.cause;
+    EXPECT_FALSE(a.action.empty());
+    EXPECT_TRUE(a.tightened);
+    EXPECT_TRUE(monitor.Suspension("plant", "cam-1").has_value());
+    EXPECT_FALSE(monitor.Suspension("plant", "cam-2").has_value());
+    ASSERT_FALSE(heard.empty());
+    EXPECT_EQ(heard[0].first, DriftEvent::kOpened);
+    const auto j = a.ToJson();
+    for (const char* field : {"site", "camera", "onset", "metrics", "cause", "action", "state"})
+      EXPECT_TRUE(j.contains(field)) << field;
+    EXPECT_EQ(j["site"], "plant");
+    // Frame i was taken at base + i seconds; onsets are told to the batch's first frame.
+    EXPECT_NEAR(double(a.onset_ms - 1'800'000'000'000), double(a.onset_frame) * 1000, 20'000);
+  }
+}
+
+TEST_F(DriftStream, ChangedItemsOnCleanImagesAreNamedAndTheAlertResolvesWhenTheyGo) {
+  DriftOptions options;
+  options.resolve_frames = 600;
+  std::vector<DriftEvent> heard;
+  DriftMonitor monitor(options, [&](DriftEvent e, const DriftAlert&) { heard.push_back(e); });
+  const size_t onset = 1200, end = 1800;
+  for (size_t i = 0; i < 3000; ++i) {
+    // The model's confidence drops while the images stay clean: new or redesigned items.
+    monitor.Observe(Frame(i, "", 0, onset, i < end ? 0.3 : 0));
+    if (i == end - 1) {
+      ASSERT_EQ(monitor.Alerts().size(), 1u);
+      EXPECT_EQ(monitor.Alerts()[0].reason, "items_changed") << monitor.Alerts()[0].ToJson();
+      EXPECT_LT(monitor.Alerts()[0].accuracy_impact, -0.2);
+      EXPECT_TRUE(monitor.Suspension("plant", "cam-1").has_value());
+    }
+  }
+  const auto alerts = monitor.Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].state, "resolved");
+  ASSERT_TRUE(alerts[0].resolved_ms.has_value());
+  EXPECT_GT(*alerts[0].resolved_ms, alerts[0].detected_ms);
+  EXPECT_FALSE(monitor.Suspension("plant", "cam-1").has_value());
+  ASSERT_GE(heard.size(), 2u);
+  EXPECT_EQ(heard.front(), DriftEvent::kOpened);
+  EXPECT_EQ(heard.back(), DriftEvent::kResolved);
+}
+
+TEST_F(DriftStream, StreamsAreSeparateAndSuspensionCanBeTurnedOff) {
+  DriftOptions options;
+  options.suspend_on_alert = false;
+  DriftMonitor monitor(options);
+  for (size_t i = 0; i < 1600; ++i) {
+    DriftObservation bumped = Frame(i, "displacement", 4, 1100);
+    monitor.Observe(bumped);
+    DriftObservation other = Frame(i, "", 0, 0);
+    other.camera = "cam-2";
+    monitor.Observe(other);
+  }
+  const auto alerts = monitor.Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].camera, "cam-1");
+  EXPECT_FALSE(alerts[0].tightened);
+  EXPECT_FALSE(monitor.Suspension("plant", "cam-1").has_value());
+  EXPECT_TRUE(monitor.Alerts("elsewhere").empty());
+  EXPECT_EQ(monitor.Streams().size(), 2u);
+}
+
+TEST(DiagnoseDrift, TheFaultThatExplainsMostWins) {
+  auto move = [](const char* metric, double z) {
+    DriftMove m;
+    m.metric = metric;
+    m.reference = 100;
+    m.recent = 100 + z;
+    m.ratio = m.recent / m.reference;
+    m.z = z;
+    return m;
+  };
+  auto moves = [&](std::vector<std::pair<const char*, double>> list) {
+    std::vector<DriftMove> out;
+    for (auto [metric, effect] : list) {
+      out.push_back(move(metric, effect));
+      out.back().effect = effect;
+    }
+    return out;
+  };
+  // Blur alone is blur; blur under a veil is dust; a large shift of the view outweighs both.
+  EXPECT_EQ(DiagnoseDrift(moves({{"fine_detail", -3}})).reason, "blur");
+  EXPECT_EQ(DiagnoseDrift(moves({{"fine_detail", -3}, {"floor", 2}})).reason, "dust");
+  EXPECT_EQ(DiagnoseDrift(moves({{"displacement", 9}, {"fine_detail", -3}, {"floor", 2}})).reason,
+            "camera_moved");
+  // Model outputs name changed items only while the images themselves hold.
+  EXPECT_EQ(DiagnoseDrift(moves({{"confidence", -2}, {"class_mix", 3}})).reason, "items_changed");
+  EXPECT_EQ(DiagnoseDrift(moves({{"confidence", -2}, {"peak", -0.5}})).reason, "too_dark");
+  // A rise in detail is no blur.
+  EXPECT_EQ(DiagnoseDrift(moves({{"fine_detail", 8}})).reason, "unexplained");
+  const DriftDiagnosis d = DiagnoseDrift(moves({{"sharpness", -70}}));
+  EXPECT_NE(d.cause.find("sharpness fell to 0.30 of baseline"), std::string::npos) << d.cause;
+  EXPECT_NE(d.action.find("refocus"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace steadyeye

@@ -1,0 +1,190 @@
+// Drift monitoring through the real interfaces: `steadyeye replay` switches a condition on at a
+// known image, the server raises an alert that says what moved and what to do, suspends the
+// stream's automatic decisions, counts it in /metrics, posts it to a webhook (retrying a failed
+// post), keeps it in the store across a restart, and resolves it once the images are clean.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "server/server_fixture.h"
+
+namespace steadyeye {
+namespace {
+
+using nlohmann::json;
+using testing::Binary;
+using testing::RunCommand;
+
+class Drift : public Server {};
+
+// Receives webhook posts; refuses the first one with 500 so that the sender must retry.
+class WebhookReceiver {
+ public:
+  WebhookReceiver() {
+    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      if (++calls_ == 1) {
+        res.status = 500;
+        return;
+      }
+      bodies_.push_back(json::parse(req.body));
+      res.status = 204;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~WebhookReceiver() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  // Waits up to `seconds` for `n` accepted posts.
+  std::vector<json> WaitFor(size_t n, int seconds) {
+    for (int i = 0; i < seconds * 10; ++i) {
+      {
+        std::lock_guard lock(mu_);
+        if (bodies_.size() >= n) return bodies_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::lock_guard lock(mu_);
+    return bodies_;
+  }
+  int calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::mutex mu_;
+  int calls_ = 0;
+  std::vector<json> bodies_;
+};
+
+TEST_F(Drift, ADarkenedCameraIsFoundNamedSuspendedPostedKeptAndResolved) {
+  const std::string store = "store-drift";
+  WebhookReceiver hook;
+  const std::string flags = "--drift-reference 300 --drift-resolve 400 --webhook " + hook.url();
+  auto server = Start(store, flags);
+  ASSERT_TRUE(server->started());
+  const std::string replay = Binary() +
+                             " replay --server http://127.0.0.1:" + std::to_string(server->port()) +
+                             " --images fashion-mnist:test --site plant-d --concurrency 1 --json";
+  // 400 clean images, then the lamp fails: underexposure from the 400th image on.
+  const auto dark = RunCommand(replay +
+                               " --limit 700 --seed 3 --condition underexposure --severity 4 "
+                               "--from 400");
+  ASSERT_EQ(dark.exit_code, 0) << dark.err;
+  const json outcome = json::parse(dark.out)["drift"];
+  EXPECT_EQ(outcome["false_alarms"], 0) << outcome;
+  ASSERT_TRUE(outcome.contains("detected_after")) << outcome;
+  EXPECT_GE(outcome["detected_after"].get<int>(), 0);
+  EXPECT_LE(outcome["detected_after"].get<int>(), 100) << outcome;
+  EXPECT_EQ(outcome["reason"], "too_dark") << outcome;
+
+  auto c = server->Client();
+  auto r = c.Get("/v1/alerts?site=plant-d");
+  ASSERT_EQ(r->status, 200) << r->body;
+  json alerts = json::parse(r->body);
+  ASSERT_TRUE(alerts.is_array());
+  ASSERT_EQ(alerts.size(), 1u) << alerts;
+  const json alert = alerts[0];
+  for (const char* field : {"site", "camera", "onset", "metrics", "cause", "action", "state"})
+    EXPECT_TRUE(alert.contains(field)) << field;
+  EXPECT_EQ(alert["camera"], "default");
+  EXPECT_EQ(alert["state"], "open");
+  EXPECT_TRUE(alert["tightened"].get<bool>());
+  EXPECT_NE(alert["cause"].get<std::string>().find("peak fell"), std::string::npos) << alert;
+  EXPECT_NE(alert["action"].get<std::string>().find("lamp"), std::string::npos) << alert;
+  EXPECT_LT(alert["accuracy_impact"].get<double>(), 0) << alert;
+
+  // While the alert is open, the stream's decisions go to review, saying why.
+  const auto p = json::parse(Post(c, "site=plant-d", ReadText(images_[0]))->body);
+  EXPECT_EQ(p["decision"], "review");
+  EXPECT_NE(std::find(p["reasons"].begin(), p["reasons"].end(), "drift:too_dark"),
+            p["reasons"].end())
+      << p;
+  // Another site is not touched.
+  const auto other = json::parse(Post(c, "site=plant-e", ReadText(images_[0]))->body);
+  for (const auto& reason : other["reasons"])
+    EXPECT_EQ(reason.get<std::string>().rfind("drift:", 0), std::string::npos) << other;
+
+  const std::string metrics = c.Get("/metrics")->body;
+  EXPECT_NE(metrics.find("steadyeye_drift_alerts_open{site=\"plant-d\",camera=\"default\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("steadyeye_drift_alerts_total{site=\"plant-d\",camera=\"default\","
+                         "reason=\"too_dark\"} 1"),
+            std::string::npos);
+  const json state = json::parse(c.Get("/v1/drift")->body);
+  bool seen = false;
+  for (const auto& s : state["streams"]) {
+    if (s["site"] != "plant-d") continue;
+    seen = true;
+    EXPECT_TRUE(s["reference_ready"].get<bool>());
+    EXPECT_EQ(s["open_alert"], alert["id"]);
+    EXPECT_TRUE(s["quantities"].contains("peak"));
+  }
+  EXPECT_TRUE(seen) << state;
+
+  // The webhook got the opened alert on a second attempt (the first was refused).
+  const auto posts = hook.WaitFor(1, 10);
+  ASSERT_GE(posts.size(), 1u);
+  EXPECT_EQ(posts[0]["event"], "opened");
+  EXPECT_EQ(posts[0]["alert"]["id"], alert["id"]);
+  EXPECT_GE(hook.calls(), 2);
+
+  // Bad queries get a clear error.
+  EXPECT_EQ(c.Get("/v1/alerts?state=bogus")->status, 400);
+  EXPECT_EQ(c.Get("/v1/alerts?limit=0")->status, 400);
+
+  // The lamp is fixed: clean images resolve the alert, and decisions are automatic again.
+  const auto clean = RunCommand(replay + " --limit 600 --seed 4");
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  alerts = json::parse(c.Get("/v1/alerts?site=plant-d&state=resolved")->body);
+  ASSERT_EQ(alerts.size(), 1u) << c.Get("/v1/alerts")->body;
+  EXPECT_FALSE(alerts[0]["resolved"].is_null());
+  const auto after = json::parse(Post(c, "site=plant-d", ReadText(images_[0]))->body);
+  for (const auto& reason : after["reasons"])
+    EXPECT_EQ(reason.get<std::string>().rfind("drift:", 0), std::string::npos) << after;
+  EXPECT_NE(c.Get("/metrics")
+                ->body.find("steadyeye_drift_alerts_open{site=\"plant-d\",camera=\"default\"} 0"),
+            std::string::npos);
+
+  // Alerts are in the store: they outlive a kill -9, and new ones continue their ids.
+  server->Signal(SIGKILL);
+  server = Start(store, flags);
+  ASSERT_TRUE(server->started());
+  auto c2 = server->Client();
+  alerts = json::parse(c2.Get("/v1/alerts")->body);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0]["state"], "resolved");
+}
+
+TEST_F(Drift, AStationaryStreamRaisesNoAlertAndMonitoringCanBeOff) {
+  // The default reference (1000 frames); a short one estimates the reference less well.
+  auto server = Start("store-drift-quiet");
+  ASSERT_TRUE(server->started());
+  const auto r =
+      RunCommand(Binary() + " replay --server http://127.0.0.1:" + std::to_string(server->port()) +
+                 " --images fashion-mnist:test --site plant-q --limit 5000 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["drift"]["false_alarms"], 0) << r.out;
+  EXPECT_EQ(json::parse(r.out)["alerts"].size(), 0u);
+
+  auto off = Start("store-drift-off", "--no-drift");
+  ASSERT_TRUE(off->started());
+  auto c = off->Client();
+  const auto state = c.Get("/v1/drift");
+  EXPECT_EQ(state->status, 409) << state->body;
+  EXPECT_NE(state->body.find("--no-drift"), std::string::npos);
+  EXPECT_EQ(c.Get("/v1/alerts")->body, "[]");
+}
+
+}  // namespace
+}  // namespace steadyeye
