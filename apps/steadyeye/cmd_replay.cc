@@ -239,6 +239,10 @@ void AddReplayCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--operator-token", a->options.operator_token,
                   "Operator token that reads the site's drift alerts at the end (default: "
                   "--token)");
+  cmd->add_option("--window", a->options.window,
+                  "Images per window of the per-window figures in --json")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100'000'000));
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
   cmd->callback([a, &exit_code] { exit_code = RunReplay(*a); });
 }

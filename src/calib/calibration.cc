@@ -211,6 +211,16 @@ double ExpectedCalibrationError(std::span<const float> probs, std::span<const in
   return ece;
 }
 
+double AtcThreshold(std::span<const float> confidence, std::span<const uint8_t> correct) {
+  size_t right = 0;
+  for (uint8_t c : correct) right += c;
+  std::vector<float> sorted(confidence.begin(), confidence.end());
+  std::sort(sorted.begin(), sorted.end(), std::greater<>());
+  // The `right` most confident images lie at or above the threshold: as many as are correct.
+  if (right == 0) return 1.0;
+  return double(sorted[right - 1]);
+}
+
 StatusOr<Calibration> FitCalibration(std::span<const float> logits, std::span<const int> labels,
                                      size_t k, double alpha, double delta) {
   SEYE_RETURN_IF_ERROR(CheckLogits(logits, labels, k));
@@ -240,6 +250,7 @@ StatusOr<Calibration> FitCalibration(std::span<const float> logits, std::span<co
   std::vector<uint8_t> correct;
   ConfidenceAndCorrectness(after, part_labels, k, confidence, correct);
   SEYE_ASSIGN_OR_RETURN(c.threshold, CertifyThreshold(confidence, correct, alpha, delta));
+  c.atc_threshold = AtcThreshold(confidence, correct);
   c.created_at = UtcNowIso8601();
   return c;
 }
@@ -313,11 +324,16 @@ nlohmann::json CertificateAudit::ToJson() const {
 }
 
 nlohmann::json Calibration::ToJson() const {
-  return {{"temperature", temperature},      {"n_temperature", n_temperature},
-          {"ece_before", ece_before},        {"ece_after", ece_after},
-          {"nll_before", nll_before},        {"nll_after", nll_after},
-          {"threshold", threshold.ToJson()}, {"data", data},
-          {"created_at", created_at}};
+  return {{"temperature", temperature},
+          {"n_temperature", n_temperature},
+          {"ece_before", ece_before},
+          {"ece_after", ece_after},
+          {"nll_before", nll_before},
+          {"nll_after", nll_after},
+          {"threshold", threshold.ToJson()},
+          {"data", data},
+          {"created_at", created_at},
+          {"atc_threshold", atc_threshold ? nlohmann::json(*atc_threshold) : nlohmann::json()}};
 }
 
 StatusOr<Calibration> Calibration::FromJson(const nlohmann::json& j) {
@@ -331,6 +347,8 @@ StatusOr<Calibration> Calibration::FromJson(const nlohmann::json& j) {
     c.nll_after = j.value("nll_after", 0.0);
     c.data = j.value("data", "");
     c.created_at = j.value("created_at", "");
+    if (j.contains("atc_threshold") && !j["atc_threshold"].is_null())
+      c.atc_threshold = j["atc_threshold"].get<double>();
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgumentError(std::string("invalid calibration: ") + e.what());
   }

@@ -214,6 +214,13 @@ struct DriftMonitor::Stream {
   std::optional<size_t> open_alert;                    // index into alerts_
   int64_t last_alarm_frame = 0;
   bool fitted = false;
+  // The history point being gathered, and those done.
+  struct Bucket {
+    int64_t frames = 0, review = 0, bad = 0, above_atc = 0;
+    double confidence = 0;
+    QualityValues quality{};
+  } bucket;
+  std::deque<nlohmann::json> history;
 
   int64_t TimeOfFrame(int64_t frame) const {
     int64_t t = time_marks.empty() ? 0 : time_marks.front().second;
@@ -281,6 +288,7 @@ void DriftMonitor::Observe(const DriftObservation& o) {
       for (size_t q = 0; q < kClassMix; ++q) s.quantities[q].learning.push_back(values[q]);
       s.reference_labels.push_back(label);
       if (size_t(s.frames) >= options_.reference_frames) FitReference(s);
+      AddToHistory(s, o, frame);
       return;
     }
     std::vector<size_t> alarmed;
@@ -298,6 +306,7 @@ void DriftMonitor::Observe(const DriftObservation& o) {
       if (mix.enabled && mix.Add(z, frame)) alarmed.push_back(kClassMix);
     }
     for (size_t q : alarmed) OnAlarm(s, q, frame, o.time_ms, events);
+    AddToHistory(s, o, frame);
     if (s.open_alert && frame - s.last_alarm_frame >= int64_t(options_.resolve_frames)) {
       DriftAlert& a = alerts_[*s.open_alert];
       a.state = "resolved";
@@ -383,6 +392,48 @@ void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t tim
     a.accuracy_impact = conf->recent - conf->reference;
   if (opening || changed)
     events.emplace_back(opening ? DriftEvent::kOpened : DriftEvent::kUpdated, a);
+}
+
+void DriftMonitor::AddToHistory(Stream& s, const DriftObservation& o, int64_t frame) {
+  Stream::Bucket& b = s.bucket;
+  ++b.frames;
+  b.review += o.review ? 1 : 0;
+  b.bad += o.quality_flagged ? 1 : 0;
+  b.confidence += o.confidence;
+  if (options_.atc_threshold && o.confidence >= *options_.atc_threshold) ++b.above_atc;
+  for (size_t m = 0; m < kNumQualityMetrics; ++m) b.quality[m] += o.quality[m];
+  if (size_t(b.frames) < std::max<size_t>(1, options_.history_every)) return;
+  const double n = double(b.frames);
+  double score = 0;
+  for (const Quantity& q : s.quantities) {
+    if (q.enabled)
+      score = std::max(score, std::max(q.cusum.upper(), q.cusum.lower()) / q.cusum.threshold());
+  }
+  nlohmann::json quality = nlohmann::json::object();
+  for (size_t m = 0; m < kNumQualityMetrics; ++m)
+    quality[MetricInfo(QualityMetric(m)).name] = b.quality[m] / n;
+  s.history.push_back(
+      {{"time", FormatUnixMillis(o.time_ms)},
+       {"frame", frame},
+       {"frames", b.frames},
+       {"review_rate", double(b.review) / n},
+       {"bad_image_rate", double(b.bad) / n},
+       {"confidence", b.confidence / n},
+       {"accuracy_label_free",
+        options_.atc_threshold ? nlohmann::json(double(b.above_atc) / n) : nlohmann::json()},
+       {"score", s.fitted ? nlohmann::json(score) : nlohmann::json()},
+       {"alert", s.open_alert ? nlohmann::json(alerts_[*s.open_alert].id) : nlohmann::json()},
+       {"quality", quality}});
+  if (s.history.size() > options_.history_points) s.history.pop_front();
+  b = {};
+}
+
+StatusOr<nlohmann::json> DriftMonitor::History(const std::string& site,
+                                               const std::string& camera) const {
+  std::lock_guard lock(mu_);
+  auto it = streams_.find({site, camera});
+  if (it == streams_.end()) return NotFoundError("no monitored stream " + site + " / " + camera);
+  return nlohmann::json(it->second->history);
 }
 
 void DriftMonitor::TrimAlerts() {

@@ -39,7 +39,19 @@ void DriftState(ServerContext& ctx, httplib::Response& res) {
               {"frames_per_false_alarm", o.frames_per_false_alarm},
               {"resolve_frames", o.resolve_frames},
               {"suspend_on_alert", o.suspend_on_alert}}},
+            {"model_version", ctx.predictor.model().card().id},
             {"streams", monitor->Streams()}});
+}
+
+void DriftHistory(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const DriftMonitor* monitor = ctx.predictor.monitor();
+  if (monitor == nullptr)
+    return SendError(res, FailedPreconditionError("drift monitoring is off (--no-drift)"));
+  const auto site = Query(req, "site");
+  if (!site) return SendError(res, InvalidArgumentError("say which stream: ?site=...&camera=..."));
+  auto history = monitor->History(*site, Query(req, "camera").value_or("default"));
+  if (!history.ok()) return SendError(res, history.status());
+  SendJson(res, 200, *history);
 }
 
 }  // namespace
@@ -71,6 +83,18 @@ std::vector<Route> MonitorRoutes(ServerContext& ctx) {
        nullptr,
        "application/json",
        [c](const auto&, auto& res, const Caller&) { DriftState(*c, res); }},
+      {"drift_history",
+       "get",
+       "/v1/drift/history",
+       "/v1/drift/history",
+       kOperatorRole,
+       "One stream's history, oldest first, a point per 100 frames: review and bad-image "
+       "rates, mean confidence, label-free accuracy (ATC), largest CUSUM score, quality means",
+       {{"site", "query", true, "string", "Site"},
+        {"camera", "query", false, "string", "Camera (default: default)"}},
+       nullptr,
+       "application/json",
+       [c](const auto& req, auto& res, const Caller&) { DriftHistory(*c, req, res); }},
   };
 }
 

@@ -105,6 +105,7 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Create(std::unique_ptr<Classifie
   if (options.drift) {
     DriftOptions drift = *options.drift;
     drift.num_classes = p->model_->num_classes();
+    if (const auto& c = p->model_->card().calibration) drift.atc_threshold = c->atc_threshold;
     p->monitor_ = std::make_unique<DriftMonitor>(drift, options.drift_sink);
   }
   return p;

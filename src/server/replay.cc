@@ -39,17 +39,28 @@ std::string Describe(const httplib::Result& r) {
 // What the sender and the reviewer share.
 class Shared {
  public:
-  explicit Shared(size_t total) : total_(total) {}
+  Shared(size_t total, size_t window) : total_(total), window_(std::max<size_t>(1, window)) {
+    for (size_t first = 0; first < total; first += window_) {
+      s_.windows.push_back({.first = int64_t(first)});
+    }
+  }
 
-  void Record(const ReplayImage& image, const nlohmann::json& answer) {
+  void Record(size_t index, const ReplayImage& image, const nlohmann::json& answer) {
     std::lock_guard lock(mu_);
     ++s_.answered;
     const std::string decision = answer.value("decision", "");
+    const bool correct = answer.value("label", "") == image.true_label;
+    ReplayWindow& w = s_.windows[index / window_];
+    ++w.images;
+    w.model_correct += correct ? 1 : 0;
     if (decision == "auto") {
       ++s_.auto_decisions;
-      if (answer.value("label", "") == image.true_label) ++s_.auto_correct;
+      ++w.auto_decisions;
+      if (correct) ++s_.auto_correct;
+      if (!correct) ++w.auto_errors;
     } else {
       ++s_.review_decisions;
+      ++w.review_decisions;
     }
     const auto kept_json = answer.value("kept_because", nlohmann::json());
     const std::string kept = kept_json.is_string() ? kept_json.get<std::string>() : "";
@@ -91,7 +102,7 @@ class Shared {
   std::atomic<bool> sending_done{false};
 
  private:
-  const size_t total_;
+  const size_t total_, window_;
   std::mutex mu_;
   ReplaySummary s_;
   std::map<int64_t, std::string> truth_;
@@ -121,7 +132,7 @@ void SendLoop(const std::vector<ReplayImage>& images, const ReplayOptions& o, Sh
     const auto answer =
         r && r->status == 200 ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();
     if (answer.is_object()) {
-      shared.Record(image, answer);
+      shared.Record(i, image, answer);
     } else {
       shared.Fail("image " + std::to_string(i) + ": " + Describe(r));
     }
@@ -184,7 +195,18 @@ void ReviewLoop(const ReplayOptions& o, Shared& shared) {
 
 }  // namespace
 
+nlohmann::json ReplayWindow::ToJson() const {
+  return {{"first", first},
+          {"images", images},
+          {"auto", auto_decisions},
+          {"auto_errors", auto_errors},
+          {"review", review_decisions},
+          {"model_correct", model_correct}};
+}
+
 nlohmann::json ReplaySummary::ToJson() const {
+  nlohmann::json window_list = nlohmann::json::array();
+  for (const auto& w : windows) window_list.push_back(w.ToJson());
   const auto acc = auto_accuracy();
   return {{"sent", sent},
           {"answered", answered},
@@ -199,6 +221,7 @@ nlohmann::json ReplaySummary::ToJson() const {
             {"wrong_on_purpose", reviews_wrong},
             {"skipped", reviews_skipped}}},
           {"seconds", seconds},
+          {"windows", window_list},
           {"alerts", alerts},
           {"alerts_error", alerts_error.empty() ? nlohmann::json() : nlohmann::json(alerts_error)}};
 }
@@ -216,7 +239,7 @@ StatusOr<ReplaySummary> Replay(const std::vector<ReplayImage>& images, const Rep
     if (!health || health->status != 200)
       return UnavailableError("cannot reach " + options.server + ": " + Describe(health));
   }
-  Shared shared(images.size());
+  Shared shared(images.size(), options.window);
   const auto start = Clock::now();
   std::thread reviewer;
   if (options.oracle_reviewer) reviewer = std::thread([&] { ReviewLoop(options, shared); });

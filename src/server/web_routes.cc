@@ -20,9 +20,12 @@ std::string ContentTypeOf(const std::filesystem::path& file) {
   return it == kTypes.end() ? "application/octet-stream" : it->second;
 }
 
-// A file of web/pages/ (the pattern only lets plain file names through, so nothing outside it).
-void SendPageFile(ServerContext& ctx, const std::string& name, httplib::Response& res) {
-  const auto path = ctx.options.web_dir / "pages" / name;
+// A file of web/ (callers pass plain file names of web/pages/ only, or the charting library's
+// fixed path, so nothing outside it).
+void SendWebFile(ServerContext& ctx, const std::filesystem::path& relative,
+                 httplib::Response& res) {
+  const auto path = ctx.options.web_dir / relative;
+  const std::string name = relative.filename().string();
   auto bytes = ReadFileBytes(path);
   if (!bytes.ok()) {
     return SendError(res, bytes.status().code() == StatusCode::kNotFound
@@ -34,6 +37,28 @@ void SendPageFile(ServerContext& ctx, const std::string& name, httplib::Response
   res.set_header("Content-Security-Policy",
                  "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
   res.set_content(std::string(bytes->begin(), bytes->end()), ContentTypeOf(path));
+}
+
+void SendPageFile(ServerContext& ctx, const std::string& name, httplib::Response& res) {
+  SendWebFile(ctx, std::filesystem::path("pages") / name, res);
+}
+
+// An HTML page for signed-in users: an unauthenticated browser is sent to the login form.
+Route Page(ServerContext& ctx, const char* id, const char* path, unsigned access,
+           const char* summary, const char* file) {
+  ServerContext* c = &ctx;
+  Route r = {id,
+             "get",
+             path,
+             path,
+             access,
+             summary,
+             {},
+             nullptr,
+             "text/html",
+             [c, file](const auto&, auto& res, const Caller&) { SendPageFile(*c, file, res); }};
+  r.page = true;
+  return r;
 }
 
 // Only a path of this server: "/..." but not "//host" (an open redirect otherwise).
@@ -61,20 +86,13 @@ void Login(ServerContext& ctx, const httplib::Request& req, httplib::Response& r
 
 std::vector<Route> WebRoutes(ServerContext& ctx) {
   ServerContext* c = &ctx;
-  Route review = {
-      "review_page",
-      "get",
-      "/review",
-      "/review",
-      kReviewerRole,
-      "The reviewer's page (HTML; log in at /login)",
-      {},
-      nullptr,
-      "text/html",
-      [c](const auto&, auto& res, const Caller&) { SendPageFile(*c, "review.html", res); }};
-  review.page = true;
   return {
-      review,
+      Page(ctx, "review_page", "/review", kReviewerRole,
+           "The reviewer's page (HTML; log in at /login)", "review.html"),
+      Page(ctx, "dashboard_page", "/dashboard", kOperatorRole,
+           "The operator's dashboard: every site and camera's accuracy, review rate, drift and "
+           "quality over time, with the alerts (HTML; log in at /login)",
+           "dashboard.html"),
       {"login_page",
        "get",
        "/login",
@@ -120,6 +138,18 @@ std::vector<Route> WebRoutes(ServerContext& ctx) {
        nullptr,
        "*/*",
        [c](const auto& req, auto& res, const Caller&) { SendPageFile(*c, req.matches[1], res); }},
+      {"web_charts",
+       "get",
+       "/web/echarts.min.js",
+       "/web/echarts.min.js",
+       kPublic,
+       "The charting library of the pages (Apache ECharts, installed from npm by the setup)",
+       {},
+       nullptr,
+       "text/javascript",
+       [c](const auto&, auto& res, const Caller&) {
+         SendWebFile(*c, "node_modules/echarts/dist/echarts.min.js", res);
+       }},
   };
 }
 

@@ -12,17 +12,8 @@ SEYE_REVIEWER_TOKEN=$("$BIN" token create --store "$W/store" --role reviewer --n
 SEYE_CLIENT_TOKEN=$("$BIN" token create --store "$W/store" --role client --name line-1 2>/dev/null)
 SEYE_ADMIN_TOKEN=$("$BIN" token create --store "$W/store" --role admin --name ada 2>/dev/null)
 # Every image kept (audit rate 1) and one reviewer per task, so the queue's counts are exact.
-"$BIN" serve --model "$FIXTURE/calibrated.seye" --store "$W/store" --port 0 --audit-rate 1 \
-  --double-review-share 0 >"$W/serve.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-port=""
-for _ in $(seq 1 200); do
-  port=$(sed -n 's/.* on http:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$W/serve.log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-if [ -z "$port" ]; then echo "FAIL: the server did not start:"; cat "$W/serve.log"; exit 1; fi
+. "$(dirname "$0")/start_server.sh"
+start_server "$W/serve.log" --model "$FIXTURE/calibrated.seye" --store "$W/store" --audit-rate 1 --double-review-share 0
 node "$(dirname "$0")/review_ui.mjs" "http://127.0.0.1:$port" "$FIXTURE/images" "$OUT/review_ui.png"
 # The production report over the same store: the reviewer's answers of audit tasks are its data.
 "$BIN" report production --store "$W/store" --out "$W/production" >"$W/report.log" 2>&1

@@ -211,3 +211,28 @@ TEST(AuditCertificate, CountsViolationsOnCheckHalves) {
 
 }  // namespace
 }  // namespace steadyeye
+
+namespace steadyeye {
+namespace {
+
+TEST(Atc, TheShareAboveTheThresholdIsTheAccuracyAndTheCardKeepsIt) {
+  const std::vector<float> confidence = {0.6f, 0.95f, 0.7f, 0.8f, 0.9f};
+  const std::vector<uint8_t> correct = {0, 1, 1, 0, 1};  // 3 of 5 right
+  const double t = AtcThreshold(confidence, correct);
+  EXPECT_FLOAT_EQ(float(t), 0.8f);
+  EXPECT_EQ(std::count_if(confidence.begin(), confidence.end(), [&](float c) { return c >= t; }),
+            3);
+  EXPECT_EQ(AtcThreshold(confidence, std::vector<uint8_t>(5, 0)), 1.0);
+  Calibration c;
+  c.atc_threshold = t;
+  auto back = Calibration::FromJson(c.ToJson());
+  ASSERT_TRUE(back.ok());
+  ASSERT_TRUE(back->atc_threshold.has_value());
+  EXPECT_DOUBLE_EQ(*back->atc_threshold, t);
+  nlohmann::json old = c.ToJson();
+  old.erase("atc_threshold");  // a card calibrated before ATC
+  EXPECT_FALSE(Calibration::FromJson(old)->atc_threshold.has_value());
+}
+
+}  // namespace
+}  // namespace steadyeye

@@ -215,7 +215,7 @@ TEST_F(Server, OpenApiDocumentMatchesTheRoutes) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 28u);
+  EXPECT_EQ(checked, 31u);
 }
 
 TEST_F(Server, SiteBaselinesArePersistedAndUsed) {

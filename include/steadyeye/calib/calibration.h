@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -100,8 +101,12 @@ struct Calibration {
   double nll_before = 0;
   double nll_after = 0;
   CertifiedThreshold threshold;  // on the certifying images, with calibrated confidences
-  std::string data;              // where the labelled images came from, e.g. "fashion-mnist:calib"
-  std::string created_at;        // ISO 8601 UTC
+  // Average Thresholded Confidence (Garg et al., ICLR 2022): the calibrated confidence above
+  // which the share of the certifying images equals their accuracy. On unlabelled images, the
+  // share above it estimates the model's accuracy. Absent in cards calibrated before it existed.
+  std::optional<double> atc_threshold;
+  std::string data;        // where the labelled images came from, e.g. "fashion-mnist:calib"
+  std::string created_at;  // ISO 8601 UTC
 
   // Automatic decision: only with a certified threshold, and confidence at or above it.
   bool DecidesAutomatically(float confidence) const {
@@ -110,6 +115,10 @@ struct Calibration {
   nlohmann::json ToJson() const;
   static StatusOr<Calibration> FromJson(const nlohmann::json& j);
 };
+
+// The ATC threshold of Calibration::atc_threshold from calibrated confidences and whether each
+// image was classified right (1.0 when none was).
+double AtcThreshold(std::span<const float> confidence, std::span<const uint8_t> correct);
 
 // Fits the temperature and certifies a threshold (see Calibration). `logits` is labels.size()
 // x k raw (temperature 1) logits. InvalidArgument for bad sizes, labels or alpha/delta, and for

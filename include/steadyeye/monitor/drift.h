@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "steadyeye/core/status.h"
 #include "steadyeye/quality/quality.h"
 
 namespace steadyeye {
@@ -60,6 +61,11 @@ struct DriftOptions {
   // While a stream's alert is open, its automatic decisions are suspended (sent to review).
   bool suspend_on_alert = true;
   int64_t first_alert_id = 1;  // so that ids continue those already stored
+  // Every this many frames a stream adds a point to its history (see History()).
+  size_t history_every = 100;
+  size_t history_points = 5000;  // kept per stream, newest last
+  // The model's ATC threshold (calib/calibration.h), for the label-free accuracy estimate.
+  std::optional<double> atc_threshold;
 };
 
 // One monitored quantity that moved, against the stream's reference.
@@ -127,6 +133,11 @@ class DriftMonitor {
   // Per stream: frames seen, reference progress, the monitored quantities' last batch z and
   // CUSUM statistics as a fraction of the threshold.
   nlohmann::json Streams() const;
+  // One stream's history, oldest first: per `history_every` frames, its time and frame, review
+  // and bad-image rates, mean calibrated confidence, the label-free accuracy estimate (ATC:
+  // the share of frames at or above the model's ATC threshold; null without one), the largest
+  // CUSUM score (1 = alarm) and the quality metrics' means. NotFound for an unknown stream.
+  StatusOr<nlohmann::json> History(const std::string& site, const std::string& camera) const;
   const DriftOptions& options() const { return options_; }
 
  private:
@@ -138,6 +149,7 @@ class DriftMonitor {
   void OnAlarm(Stream& s, size_t quantity, int64_t frame, int64_t time_ms, Events& events);
   // Bounds the alerts kept in memory (the store keeps them all).
   void TrimAlerts();
+  void AddToHistory(Stream& s, const DriftObservation& o, int64_t frame);
 
   const DriftOptions options_;
   const Sink sink_;

@@ -43,6 +43,15 @@ struct ReplayOptions {
   std::vector<std::string> class_names;  // for the oracle's mistakes
   // Reads the site's drift alerts at the end (operator role, or admin); default: `token`.
   std::string operator_token;
+  size_t window = 500;  // images per window of the per-window figures (in sending order)
+};
+
+// Figures of consecutive images in sending order, against the kept-aside true labels.
+struct ReplayWindow {
+  int64_t first = 0;  // index of its first image
+  int64_t images = 0, auto_decisions = 0, auto_errors = 0, review_decisions = 0;
+  int64_t model_correct = 0;  // the model's label was right, whatever the decision
+  nlohmann::json ToJson() const;
 };
 
 struct ReplaySummary {
@@ -53,6 +62,7 @@ struct ReplaySummary {
   int64_t reviews_answered = 0, reviews_wrong = 0, reviews_skipped = 0;
   std::vector<std::string> errors;  // the first few failures, with their cause
   double seconds = 0;
+  std::vector<ReplayWindow> windows;
   // The site's drift alerts (GET /v1/alerts) when the replay ended; null when the token may
   // not read them (alerts_error says why).
   nlohmann::json alerts;

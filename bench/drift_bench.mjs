@@ -1,0 +1,130 @@
+// Drift monitoring measured through the server, as issue 6 states its targets: a fresh
+// `steadyeye serve`, and for every condition and severity one `steadyeye replay` to a site of its
+// own that switches the condition on at a known image.
+//
+//   node bench/drift_bench.mjs --bin build/steadyeye --model models/robust-cal.seye \
+//        [--severities 2,3,4,5] [--conditions all] [--onset 1000] [--after 600] \
+//        [--stationary 10000] [--out bench-drift.json]
+//
+// Prints markdown tables (detection delay per condition and severity, misses included; false
+// alarms on stationary streams; error among automatic decisions per window under drift) and
+// writes every replay's outcome as JSON. Long: minutes, not part of the tests.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+function parseArgs(argv) {
+  const a = {
+    bin: 'build/steadyeye', model: 'models/robust-cal.seye', severities: '2,3,4,5',
+    conditions: 'all', onset: 1000, after: 600, stationary: 10000, out: 'bench-drift.json',
+    seed: 1, window: 500,
+  };
+  for (let i = 2; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, '');
+    if (!(key in a)) throw new Error(`unknown option ${argv[i]}`);
+    a[key] = typeof a[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
+  }
+  return a;
+}
+
+function conditions(bin, which) {
+  const names = execFileSync(bin, ['shift', '--list']).toString().trim().split('\n')
+    .map(line => line.split(/\s+/)[0]);
+  return which === 'all' ? names : which.split(',');
+}
+
+// Starts the server on a free port; resolves with its URL and process.
+function startServer(bin, model, store) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['serve', '--model', model, '--store', store, '--port', '0'],
+                        { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', d => {
+      out += d;
+      const m = out.match(/on (http:\/\/[0-9.]+:\d+)/);
+      if (m) resolve({ url: m[1], child });
+    });
+    child.stderr.on('data', () => {});  // alert log lines
+    child.on('exit', code => reject(new Error(`serve exited with ${code}: ${out}`)));
+  });
+}
+
+function replay(bin, url, args) {
+  const out = execFileSync(bin, ['replay', '--server', url, '--images', 'fashion-mnist:test',
+                                 '--json', ...args], { maxBuffer: 1 << 28,
+                                                       stdio: ['ignore', 'pipe', 'ignore'] });
+  return JSON.parse(out.toString());
+}
+
+function errorRate(w) { return w.auto > 0 ? w.auto_errors / w.auto : 0; }
+
+async function main() {
+  const a = parseArgs(process.argv);
+  const store = fs.mkdtempSync(path.join(os.tmpdir(), 'drift-bench-'));
+  const { url, child } = await startServer(a.bin, a.model, store);
+  const severities = a.severities.split(',').map(Number);
+  const names = conditions(a.bin, a.conditions);
+  const results = { command: process.argv.slice(1).join(' '), onset: a.onset, after: a.after,
+                    detection: [], stationary: [] };
+  const started = Date.now();
+  try {
+    for (const c of names) {
+      for (const s of severities) {
+        const r = replay(a.bin, url, ['--site', `d-${c}-${s}`, '--limit', `${a.onset + a.after}`,
+                                      '--seed', `${a.seed}`, '--condition', c, '--severity',
+                                      `${s}`, '--from', `${a.onset}`, '--window',
+                                      `${a.window}`]);
+        const after = r.windows.filter(w => w.first >= a.onset);
+        results.detection.push({ condition: c, severity: s, drift: r.drift,
+                                 windows: r.windows, worst_auto_error_after_onset:
+                                   Math.max(0, ...after.map(errorRate)) });
+        process.stderr.write(`${c} ${s}: ${JSON.stringify(r.drift)}\n`);
+      }
+    }
+    for (const c of ['clean', ...names]) {
+      const extra = c === 'clean' ? [] : ['--condition', c, '--severity', '3', '--from', '0'];
+      const r = replay(a.bin, url, ['--site', `s-${c}`, '--limit', `${a.stationary}`, '--seed',
+                                    `${a.seed + 1}`, ...extra]);
+      results.stationary.push({ condition: c, images: r.sent, alerts: r.alerts.length,
+                                reasons: r.alerts.map(x => x.reason) });
+      process.stderr.write(`stationary ${c}: ${r.alerts.length} alerts\n`);
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+  results.seconds = (Date.now() - started) / 1000;
+  fs.writeFileSync(a.out, JSON.stringify(results, null, 1));
+
+  console.log(`| condition | ${severities.map(s => `sev ${s}`).join(' | ')} |`);
+  console.log(`|---|${severities.map(() => '---').join('|')}|`);
+  for (const c of names) {
+    const cells = severities.map(s => {
+      const d = results.detection.find(x => x.condition === c && x.severity === s).drift;
+      if (!d) return 'n/a';
+      const fa = d.false_alarms > 0 ? ` (+${d.false_alarms} early)` : '';
+      return d.missed ? `**miss**${fa}` : `${d.detected_after} ${d.reason}${fa}`;
+    });
+    console.log(`| ${c} | ${cells.join(' | ')} |`);
+  }
+  const delays = results.detection.filter(x => x.drift && !x.drift.missed)
+    .map(x => x.drift.detected_after).sort((p, q) => p - q);
+  const misses = results.detection.filter(x => !x.drift || x.drift.missed).length;
+  console.log(`\ndetected ${delays.length} of ${results.detection.length}; median delay ` +
+              `${delays[Math.floor(delays.length / 2)]}, max ${delays[delays.length - 1]}; ` +
+              `misses ${misses}`);
+  const images = results.stationary.reduce((t, x) => t + x.images, 0);
+  const alarms = results.stationary.reduce((t, x) => t + x.alerts, 0);
+  console.log(`\nstationary streams: ${results.stationary.length}, ${images} images, ` +
+              `${alarms} alerts`);
+  for (const x of results.stationary.filter(x => x.alerts > 0))
+    console.log(`  ${x.condition}: ${x.alerts} (${x.reasons.join(', ')})`);
+  const worst = results.detection.filter(x => x.severity <= 4)
+    .sort((p, q) => q.worst_auto_error_after_onset - p.worst_auto_error_after_onset).slice(0, 5);
+  console.log('\nworst error among automatic decisions in a window after onset (severity <= 4):');
+  for (const x of worst)
+    console.log(`  ${x.condition} ${x.severity}: ${(100 * x.worst_auto_error_after_onset).toFixed(2)}%`);
+  console.log(`\n${results.seconds.toFixed(0)} s`);
+}
+
+main().catch(e => { console.error(e); process.exit(1); });
