@@ -18,7 +18,7 @@ function parseArgs(argv) {
   const a = {
     bin: 'build/steadyeye', model: 'models/robust-cal.seye', severities: '2,3,4,5',
     conditions: 'all', onset: 1000, after: 600, stationary: 10000, out: 'bench-drift.json',
-    seed: 1, window: 500,
+    seed: 1, window: 500, labelfree: 1000, parts: 'detection,stationary,labelfree',
   };
   for (let i = 2; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
@@ -59,43 +59,29 @@ function replay(bin, url, args) {
 
 function errorRate(w) { return w.auto > 0 ? w.auto_errors / w.auto : 0; }
 
-async function main() {
-  const a = parseArgs(process.argv);
-  const store = fs.mkdtempSync(path.join(os.tmpdir(), 'drift-bench-'));
-  const { url, child } = await startServer(a.bin, a.model, store);
-  const severities = a.severities.split(',').map(Number);
-  const names = conditions(a.bin, a.conditions);
-  const results = { command: process.argv.slice(1).join(' '), onset: a.onset, after: a.after,
-                    detection: [], stationary: [] };
-  const started = Date.now();
-  try {
-    for (const c of names) {
-      for (const s of severities) {
-        const r = replay(a.bin, url, ['--site', `d-${c}-${s}`, '--limit', `${a.onset + a.after}`,
-                                      '--seed', `${a.seed}`, '--condition', c, '--severity',
-                                      `${s}`, '--from', `${a.onset}`, '--window',
-                                      `${a.window}`]);
-        const after = r.windows.filter(w => w.first >= a.onset);
-        results.detection.push({ condition: c, severity: s, drift: r.drift,
-                                 windows: r.windows, worst_auto_error_after_onset:
-                                   Math.max(0, ...after.map(errorRate)) });
-        process.stderr.write(`${c} ${s}: ${JSON.stringify(r.drift)}\n`);
-      }
+// The server's label-free estimate over a stream: its history points' ATC shares, weighted by
+// their frames.
+async function labelFreeEstimate(url, site) {
+  // The server closes idle keep-alive connections; a request on one it just closed is retried.
+  let history;
+  for (let attempt = 1; ; ++attempt) {
+    try {
+      history = await (await fetch(`${url}/v1/drift/history?site=${site}`)).json();
+      break;
+    } catch (e) {
+      if (attempt === 3) throw e;
     }
-    for (const c of ['clean', ...names]) {
-      const extra = c === 'clean' ? [] : ['--condition', c, '--severity', '3', '--from', '0'];
-      const r = replay(a.bin, url, ['--site', `s-${c}`, '--limit', `${a.stationary}`, '--seed',
-                                    `${a.seed + 1}`, ...extra]);
-      results.stationary.push({ condition: c, images: r.sent, alerts: r.alerts.length,
-                                reasons: r.alerts.map(x => x.reason) });
-      process.stderr.write(`stationary ${c}: ${r.alerts.length} alerts\n`);
-    }
-  } finally {
-    child.kill('SIGTERM');
   }
-  results.seconds = (Date.now() - started) / 1000;
-  fs.writeFileSync(a.out, JSON.stringify(results, null, 1));
+  let frames = 0, above = 0;
+  for (const p of history) {
+    if (p.accuracy_label_free === null) return null;
+    frames += p.frames;
+    above += p.accuracy_label_free * p.frames;
+  }
+  return frames ? above / frames : null;
+}
 
+function printDetection(results, names, severities) {
   console.log(`| condition | ${severities.map(s => `sev ${s}`).join(' | ')} |`);
   console.log(`|---|${severities.map(() => '---').join('|')}|`);
   for (const c of names) {
@@ -113,17 +99,91 @@ async function main() {
   console.log(`\ndetected ${delays.length} of ${results.detection.length}; median delay ` +
               `${delays[Math.floor(delays.length / 2)]}, max ${delays[delays.length - 1]}; ` +
               `misses ${misses}`);
+  const worst = results.detection.filter(x => x.severity <= 4)
+    .sort((p, q) => q.worst_auto_error_after_onset - p.worst_auto_error_after_onset).slice(0, 5);
+  console.log('\nworst error among automatic decisions in a window after onset (severity <= 4):');
+  for (const x of worst)
+    console.log(`  ${x.condition} ${x.severity}: ${(100 * x.worst_auto_error_after_onset).toFixed(2)}%`);
+}
+
+function printStationary(results) {
   const images = results.stationary.reduce((t, x) => t + x.images, 0);
   const alarms = results.stationary.reduce((t, x) => t + x.alerts, 0);
   console.log(`\nstationary streams: ${results.stationary.length}, ${images} images, ` +
               `${alarms} alerts`);
   for (const x of results.stationary.filter(x => x.alerts > 0))
     console.log(`  ${x.condition}: ${x.alerts} (${x.reasons.join(', ')})`);
-  const worst = results.detection.filter(x => x.severity <= 4)
-    .sort((p, q) => q.worst_auto_error_after_onset - p.worst_auto_error_after_onset).slice(0, 5);
-  console.log('\nworst error among automatic decisions in a window after onset (severity <= 4):');
-  for (const x of worst)
-    console.log(`  ${x.condition} ${x.severity}: ${(100 * x.worst_auto_error_after_onset).toFixed(2)}%`);
+}
+
+async function main() {
+  const a = parseArgs(process.argv);
+  const store = fs.mkdtempSync(path.join(os.tmpdir(), 'drift-bench-'));
+  const { url, child } = await startServer(a.bin, a.model, store);
+  const severities = a.severities.split(',').map(Number);
+  const names = conditions(a.bin, a.conditions);
+  const results = { command: process.argv.slice(1).join(' '), onset: a.onset, after: a.after,
+                    detection: [], stationary: [], labelfree: [] };
+  const parts = a.parts.split(',');
+  const started = Date.now();
+  try {
+    for (const c of parts.includes('detection') ? names : []) {
+      for (const s of severities) {
+        const r = replay(a.bin, url, ['--site', `d-${c}-${s}`, '--limit', `${a.onset + a.after}`,
+                                      '--seed', `${a.seed}`, '--condition', c, '--severity',
+                                      `${s}`, '--from', `${a.onset}`, '--window',
+                                      `${a.window}`]);
+        const after = r.windows.filter(w => w.first >= a.onset);
+        results.detection.push({ condition: c, severity: s, drift: r.drift,
+                                 windows: r.windows, worst_auto_error_after_onset:
+                                   Math.max(0, ...after.map(errorRate)) });
+        process.stderr.write(`${c} ${s}: ${JSON.stringify(r.drift)}\n`);
+      }
+    }
+    for (const c of parts.includes('stationary') ? ['clean', ...names] : []) {
+      const extra = c === 'clean' ? [] : ['--condition', c, '--severity', '3', '--from', '0'];
+      const r = replay(a.bin, url, ['--site', `s-${c}`, '--limit', `${a.stationary}`, '--seed',
+                                    `${a.seed + 1}`, ...extra]);
+      results.stationary.push({ condition: c, images: r.sent, alerts: r.alerts.length,
+                                reasons: r.alerts.map(x => x.reason) });
+      process.stderr.write(`stationary ${c}: ${r.alerts.length} alerts\n`);
+    }
+    // Label-free accuracy: a window of images under one condition and severity from the first
+    // image, the server's ATC estimate against the true accuracy of the model's labels.
+    for (const c of parts.includes('labelfree') ? ['clean', ...names] : []) {
+      for (const s of c === 'clean' ? [0] : [1, 2, 3, 4, 5]) {
+        const site = `l-${c}-${s}`;
+        const extra = c === 'clean' ? [] : ['--condition', c, '--severity', `${s}`, '--from', '0'];
+        const r = replay(a.bin, url, ['--site', site, '--limit', `${a.labelfree}`, '--seed',
+                                      `${a.seed + 2}`, '--window', `${a.labelfree}`, ...extra]);
+        const truth = r.windows[0].model_correct / r.windows[0].images;
+        const estimate = await labelFreeEstimate(url, site);
+        results.labelfree.push({ condition: c, severity: s, truth, estimate,
+                                 error: estimate === null ? null : estimate - truth });
+        process.stderr.write(`labelfree ${c} ${s}: true ${truth} estimate ${estimate}\n`);
+      }
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+  results.seconds = (Date.now() - started) / 1000;
+  fs.writeFileSync(a.out, JSON.stringify(results, null, 1));
+
+  if (results.detection.length) printDetection(results, names, severities);
+  if (results.stationary.length) printStationary(results);
+  if (results.labelfree.length) {
+    console.log('\nlabel-free accuracy (ATC) against the truth, per window of ' +
+                `${a.labelfree} images: estimate - true, in accuracy points`);
+    console.log('| condition | sev 1 | sev 2 | sev 3 | sev 4 | sev 5 |\n|---|---|---|---|---|---|');
+    for (const c of ['clean', ...names]) {
+      const cells = results.labelfree.filter(x => x.condition === c).map(x =>
+        x.error === null ? 'n/a' : `${(100 * x.error).toFixed(1)} (${(100 * x.truth).toFixed(1)})`);
+      console.log(`| ${c} | ${cells.join(' | ')} |`);
+    }
+    const within = results.labelfree.filter(x => x.severity <= 3 && x.error !== null &&
+                                                 Math.abs(x.error) <= 0.03).length;
+    const cells = results.labelfree.filter(x => x.severity <= 3).length;
+    console.log(`\nwithin 3 points at severity <= 3: ${within} of ${cells}`);
+  }
   console.log(`\n${results.seconds.toFixed(0)} s`);
 }
 

@@ -103,9 +103,20 @@ int RunLoop(const DemoArgs& args) {
       !st.ok()) {
     return Fail(st);
   }
+  std::printf("\n== drift alerts (the monitor's, per site and camera)\n");
+  auto raised = (*store)->ListAlerts({});
+  if (!raised.ok()) return Fail(raised.status());
+  if (raised->empty()) std::printf("none\n");
+  for (const auto& a : *raised) {
+    std::printf("%s / %s since %s (%s): %s\n  action: %s\n", a.value("site", "").c_str(),
+                a.value("camera", "").c_str(), a.value("onset", "").c_str(),
+                a.value("state", "").c_str(), a.value("cause", "").c_str(),
+                a.value("action", "").c_str());
+  }
   std::printf(
       "\nopen %s/index.html for the plots. To review by hand:\n"
-      "  ./build/steadyeye serve --model %s --store %s   and open http://127.0.0.1:8080/review\n",
+      "  ./build/steadyeye serve --model %s --store %s   and open http://127.0.0.1:8080/review\n"
+      "  (and http://127.0.0.1:8080/dashboard for the sites, cameras and alerts)\n",
       report.c_str(), args.model.c_str(), store_dir.c_str());
   return 0;
 }
