@@ -2,7 +2,7 @@
 //
 //   build/bench/serve_bench MODEL.seye [--seconds S] [--clients C] [--max-batch B] [--max-delay-us
 //   D]
-//                          [--threads T] [--only png|jpeg]
+//                          [--threads T] [--only png|jpeg] [--drift-overhead 1]
 //
 // For Fashion-MNIST-sized PNGs (the test split) and 640x480 JPEGs (the same items scaled up):
 //  1. model only: Classifier::Logits on ready-normalised batches of B images, images/s;
@@ -12,6 +12,7 @@
 //  3. HTTP, open loop at 50% of that rate: requests sent on a fixed schedule, latency measured
 //     from the scheduled send time (so a stalled server cannot hide its queue), p50 and p99.
 // The clients run in the same process, on the same cores as the server.
+// With --drift-overhead 1: only the closed-loop PNG throughput, drift monitoring off against on.
 #include <httplib.h>
 
 #include <algorithm>
@@ -131,6 +132,51 @@ double Percentile(const std::vector<double>& sorted, double q) {
                         : sorted[std::min(sorted.size() - 1, size_t(q * double(sorted.size())))];
 }
 
+// The server under test, in this process, on a fresh store: the bench site's quality baseline
+// is learned from its own images, as a deployment would learn it.
+class BenchServer {
+ public:
+  BenchServer(std::unique_ptr<Classifier> model, const std::string& store_name,
+              const PredictorOptions& options, const std::vector<Image>& images, int clients)
+      : dir_(std::filesystem::temp_directory_path() / store_name), metrics_(model->card().id) {
+    std::filesystem::remove_all(dir_);
+    auto store = OpenSqliteStore(dir_);
+    if (!store.ok()) std::exit(1);
+    store_ = std::move(*store);
+    auto predictor = Predictor::Create(std::move(model), *store_, metrics_, options);
+    if (!predictor.ok()) std::exit(1);
+    predictor_ = std::move(*predictor);
+    auto baseline = BuildBaseline(images);
+    if (!baseline.ok() || !predictor_->SetSiteBaseline("bench", std::move(*baseline)).ok())
+      std::exit(1);
+    HttpOptions http;
+    http.port = 0;
+    http.http_threads = clients + 8;
+    server_ = std::make_unique<HttpServer>(*predictor_, *store_, metrics_, http);
+    if (!server_->Bind().ok()) std::exit(1);
+    serving_ = std::thread([this] { server_->Run(); });
+  }
+  ~BenchServer() {
+    Stop();
+    std::filesystem::remove_all(dir_);
+  }
+  void Stop() {
+    if (!serving_.joinable()) return;
+    server_->Stop();
+    serving_.join();
+  }
+  int port() const { return server_->port(); }
+  Store& store() { return *store_; }
+
+ private:
+  std::filesystem::path dir_;
+  ServerMetrics metrics_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Predictor> predictor_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread serving_;
+};
+
 void Run(const std::string& name, const std::filesystem::path& model_path,
          const std::vector<Image>& images, const std::vector<std::string>& bodies, size_t max_batch,
          int64_t max_delay_us, int clients, double seconds) {
@@ -143,25 +189,11 @@ void Run(const std::string& name, const std::filesystem::path& model_path,
   ConfigureCompute(0);
   const double model_only = ModelOnly(**model, images, max_batch, seconds);
   ConfigureCompute(g_server_threads);
-  const auto store_dir = std::filesystem::temp_directory_path() / ("serve-bench-" + name);
-  std::filesystem::remove_all(store_dir);
-  auto store = OpenSqliteStore(store_dir);
-  ServerMetrics metrics((*model)->card().id);
   PredictorOptions options;
   options.batching.max_batch = max_batch;
   options.batching.max_delay_us = max_delay_us;
   options.batching.workers = g_model_workers;
-  auto predictor = Predictor::Create(std::move(*model), **store, metrics, options);
-  // The site's own quality baseline, from its own images (as a deployment would learn it).
-  auto baseline = BuildBaseline(images);
-  if (!baseline.ok() || !(*predictor)->SetSiteBaseline("bench", std::move(*baseline)).ok())
-    std::exit(1);
-  HttpOptions http;
-  http.port = 0;
-  http.http_threads = clients + 8;
-  HttpServer server(**predictor, **store, metrics, http);
-  if (!server.Bind().ok()) std::exit(1);
-  std::thread serving([&] { server.Run(); });
+  BenchServer server(std::move(*model), "serve-bench-" + name, options, images, clients);
   const LoadResult warm = Load(server.port(), bodies, clients, 1.0, 0);
   const LoadResult closed = Load(server.port(), bodies, clients, seconds, 0);
   const LoadResult open =
@@ -171,8 +203,7 @@ void Run(const std::string& name, const std::filesystem::path& model_path,
   // the other's batch is in the model.
   const LoadResult batched = Load(server.port(), bodies, g_batch_clients, seconds, 0, max_batch);
   server.Stop();
-  serving.join();
-  const auto stats = (*store)->Stats();
+  const auto stats = server.store().Stats();
   std::printf(
       "%-14s model-only %8.0f img/s (batch %zu) | HTTP %7.0f img/s = %5.1f%% of model-only (%zu "
       "clients, %zu errors) | at %.0f img/s (50%%): p50 %.2f ms, p99 %.2f ms (%zu requests) | "
@@ -185,7 +216,31 @@ void Run(const std::string& name, const std::filesystem::path& model_path,
       batched.images_per_second, 100 * batched.images_per_second / model_only, batched.errors,
       stats.ok() ? static_cast<long long>(stats->captures) : -1LL,
       warm.ok + closed.ok + open.ok + batched.ok);
-  std::filesystem::remove_all(store_dir);
+}
+
+// Monitoring overhead: closed-loop HTTP throughput of the same server with drift monitoring off
+// and on, alternated (off, on, off, on) so that drift in the machine's speed falls on both.
+void DriftOverhead(const std::filesystem::path& model_path, const std::vector<Image>& images,
+                   const std::vector<std::string>& bodies, int clients, double seconds) {
+  double sum[2] = {0, 0};
+  for (int round = 0; round < 4; ++round) {
+    const bool on = round % 2 == 1;
+    auto model = Classifier::Load(model_path);
+    if (!model.ok()) std::exit(1);
+    ConfigureCompute(g_server_threads);
+    PredictorOptions options;
+    options.batching.workers = g_model_workers;
+    if (on) options.drift = DriftOptions{};
+    BenchServer server(std::move(*model), "serve-bench-drift", options, images, clients);
+    // Past the monitor's reference (1,000 frames), so the CUSUMs run in what is measured.
+    Load(server.port(), bodies, clients, 2.0, 0);
+    const LoadResult r = Load(server.port(), bodies, clients, seconds, 0);
+    sum[on ? 1 : 0] += r.images_per_second;
+    std::printf("  monitoring %-3s %7.0f img/s (%zu errors)\n", on ? "on" : "off",
+                r.images_per_second, r.errors);
+  }
+  std::printf("28x28 PNG, %d clients: monitoring on / off = %.1f%%\n", clients,
+              100 * sum[1] / sum[0]);
 }
 
 }  // namespace
@@ -200,10 +255,12 @@ int main(int argc, char** argv) {
   int clients = 32;
   size_t max_batch = 32;
   std::string only;
+  bool drift_overhead = false;
   int threads = 1;  // the server's default (steadyeye serve --threads)
   int64_t max_delay_us = PredictorOptions{}.batching.max_delay_us;
   for (int i = 2; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+    if (!std::strcmp(argv[i], "--drift-overhead")) drift_overhead = !std::strcmp(argv[i + 1], "1");
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--workers")) g_model_workers = size_t(std::atoi(argv[i + 1]));
     if (!std::strcmp(argv[i], "--batch-clients")) g_batch_clients = std::atoi(argv[i + 1]);
@@ -239,6 +296,10 @@ int main(int argc, char** argv) {
   }
   std::printf("serve_bench: %u hardware threads, %.0f s per measurement\n",
               std::thread::hardware_concurrency(), seconds);
+  if (drift_overhead) {
+    DriftOverhead(argv[1], small, png, clients, seconds);
+    return 0;
+  }
   if (only != "jpeg")
     Run("28x28 PNG", argv[1], small, png, max_batch, max_delay_us, clients, seconds);
   if (only != "png")

@@ -84,6 +84,7 @@ nlohmann::json DriftAlert::ToJson() const {
           {"onset_frame", onset_frame},
           {"detected_frame", detected_frame},
           {"alarms", alarms},
+          {"trigger", trigger},
           {"metrics", moves},
           {"reason", reason},
           {"cause", cause},
@@ -153,7 +154,13 @@ struct Quantity {
     if (up_only) fitted->mean = mean;
     ref = *fitted;
     enabled = true;
-    cusum = Cusum({k, CusumThresholdForRunLength(k, run_length_batches_budget / double(batch))});
+    // The reference's mean is itself estimated, one standard error = 1 / sqrt(batches) in z
+    // units; an error of that size left in would shorten the run to a false alarm many times
+    // over (it eats into k). The allowance grows by it, so short references cost sensitivity
+    // rather than false alarms.
+    const double allowance = k + 1.0 / std::sqrt(double(std::max<size_t>(1, ref.batches)));
+    cusum = Cusum({allowance, CusumThresholdForRunLength(
+                                  allowance, run_length_batches_budget / double(batch))});
   }
 
   // Adds a value; true on an alarm.
@@ -366,6 +373,7 @@ void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t tim
     a.onset_ms = s.TimeOfFrame(a.onset_frame);
     a.detected_frame = frame;
     a.detected_ms = time_ms;
+    a.trigger = q.name;
     a.tightened = options_.suspend_on_alert;
     alerts_.push_back(std::move(a));
     if (alerts_.size() > kMaxAlertsKept) TrimAlerts();

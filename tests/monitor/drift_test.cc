@@ -120,6 +120,10 @@ TEST_F(DriftStream, ConditionsAreFoundSoonAfterOnsetWithTheirCause) {
     EXPECT_TRUE(c.reasons.count(a.reason)) << a.ToJson().dump(1);
     EXPECT_FALSE(a.metrics.empty());
     EXPECT_NE(a.cause.find(a.metrics[0].metric), std::string::npos) << a.cause;
+    // The quantity that alarmed is among those that moved.
+    EXPECT_TRUE(std::any_of(a.metrics.begin(), a.metrics.end(), [&](const DriftMove& m) {
+      return m.metric == a.trigger;
+    })) << a.trigger;
     EXPECT_FALSE(a.action.empty());
     EXPECT_TRUE(a.tightened);
     EXPECT_TRUE(monitor.Suspension("plant", "cam-1").has_value());

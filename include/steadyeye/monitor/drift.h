@@ -12,8 +12,10 @@
 // long-run spread (lag-1 correlation included) is measured on the reference itself. Each
 // quantity gets an equal share of the stream's false-alarm budget (Bonferroni): with M
 // quantities and a budget of one false alarm per F frames, each CUSUM's threshold is set for an
-// in-control run length of M x F frames (Siegmund's approximation). Frame values are clipped to
-// a widened reference range first, so that one odd frame cannot raise an alarm alone.
+// in-control run length of M x F frames (Siegmund's approximation). The reference's mean is an
+// estimate, so each CUSUM's allowance k grows by its standard error (1 / sqrt(reference
+// batches)). Frame values are clipped to a widened reference range first, so that one odd
+// frame cannot raise an alarm alone.
 //
 // Alerts: one alert per stream at a time. It opens at the first alarm, with its onset estimated
 // as the frame where the alarming CUSUM last left zero; later alarms keep it open and refresh
@@ -56,8 +58,8 @@ struct DriftOptions {
   size_t batch = 20;                    // frames per batch mean
   size_t class_window = 50;             // frames per chi-square of the predicted classes
   double frames_per_false_alarm = 1e6;  // per stream, all quantities together
-  double k = 0.5;                       // CUSUM allowance, in long-run standard deviations
-  size_t resolve_frames = 1000;         // frames without an alarm that resolve an alert
+  double k = 0.5;  // CUSUM allowance, in long-run standard deviations (plus the reference's error)
+  size_t resolve_frames = 1000;  // frames without an alarm that resolve an alert
   // While a stream's alert is open, its automatic decisions are suspended (sent to review).
   bool suspend_on_alert = true;
   int64_t first_alert_id = 1;  // so that ids continue those already stored
@@ -90,6 +92,7 @@ struct DriftAlert {
   // Frames of the stream (0 = its first frame): where the drift began and where it was found.
   int64_t onset_frame = 0, detected_frame = 0;
   int64_t alarms = 0;              // CUSUM alarms while open (a lasting shift keeps alarming)
+  std::string trigger;             // the quantity whose CUSUM opened the alert
   std::vector<DriftMove> metrics;  // largest effect first
   std::string reason;              // one token, e.g. "dust"
   std::string cause;               // in words, with the figures
