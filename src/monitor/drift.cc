@@ -4,6 +4,7 @@
 #include <cmath>
 #include <deque>
 
+#include "steadyeye/core/quantile.h"
 #include "steadyeye/core/time.h"
 #include "steadyeye/monitor/cusum.h"
 
@@ -25,14 +26,6 @@ constexpr double kLevelShare = 0.05;         // least spread of a metric, as a s
 constexpr double kClipSpreads = 3;           // frame values are clipped this far past the reference
 constexpr size_t kTimeMarks = 5000;          // frame-time marks kept per stream (one per batch)
 constexpr size_t kMinReferenceBatches = 10;  // as FitBatchReference needs
-
-double Quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const double pos = q * double(v.size() - 1);
-  const size_t i = size_t(pos);
-  const double frac = pos - double(i);
-  return i + 1 < v.size() ? v[i] * (1 - frac) + v[i + 1] * frac : v[i];
-}
 
 // The chi-square of a window's predicted-class counts against the reference shares, turned
 // into an approximately standard normal value (Wilson and Hilferty, 1931) when frames are
@@ -140,10 +133,13 @@ struct Quantity {
       // A metric nearly constant over the reference (the white level of images that always
       // reach 255) would make a change of one grey level look huge: moves smaller than a share
       // of the metric's level are not told apart.
-      frame_sd = std::max({frame_sd, kLevelShare * std::abs(Quantile(values, 0.5)), resolution});
+      std::vector<double> sorted = values;
+      std::sort(sorted.begin(), sorted.end());
+      frame_sd =
+          std::max({frame_sd, kLevelShare * std::abs(QuantileOfSorted(sorted, 0.5)), resolution});
       // One odd frame moves a batch mean by at most a few spreads.
-      clip_low = Quantile(values, 0.001) - kClipSpreads * frame_sd;
-      clip_high = Quantile(values, 0.999) + kClipSpreads * frame_sd;
+      clip_low = QuantileOfSorted(sorted, 0.001) - kClipSpreads * frame_sd;
+      clip_high = QuantileOfSorted(sorted, 0.999) + kClipSpreads * frame_sd;
       for (double& v : values) v = std::clamp(v, clip_low, clip_high);
     }
     if (!(frame_sd > 0)) return;
@@ -274,8 +270,9 @@ DriftMonitor::Stream& DriftMonitor::StreamFor(const std::string& site, const std
   return s;
 }
 
-void DriftMonitor::Observe(const DriftObservation& o) {
+std::optional<std::string> DriftMonitor::Observe(const DriftObservation& o) {
   Events events;
+  std::optional<std::string> suspension;
   {
     std::lock_guard lock(mu_);
     Stream& s = StreamFor(o.site, o.camera);
@@ -296,7 +293,7 @@ void DriftMonitor::Observe(const DriftObservation& o) {
       s.reference_labels.push_back(label);
       if (size_t(s.frames) >= options_.reference_frames) FitReference(s);
       AddToHistory(s, o, frame);
-      return;
+      return std::nullopt;  // no alert before the reference is learned
     }
     std::vector<size_t> alarmed;
     for (size_t q = 0; q < kClassMix; ++q) {
@@ -321,10 +318,12 @@ void DriftMonitor::Observe(const DriftObservation& o) {
       events.emplace_back(DriftEvent::kResolved, a);
       s.open_alert.reset();
     }
+    if (options_.suspend_on_alert && s.open_alert) suspension = alerts_[*s.open_alert].reason;
   }
   if (sink_) {
     for (const auto& [event, alert] : events) sink_(event, alert);
   }
+  return suspension;
 }
 
 void DriftMonitor::FitReference(Stream& s) {

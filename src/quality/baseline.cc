@@ -6,6 +6,7 @@
 
 #include "quality_internal.h"
 #include "steadyeye/core/file.h"
+#include "steadyeye/core/quantile.h"
 
 namespace steadyeye {
 
@@ -80,13 +81,6 @@ const std::array<MetricText, kNumQualityMetrics>& Table() {
   return kTable;
 }
 
-double Quantile(const std::vector<double>& sorted, double q) {
-  const double pos = q * double(sorted.size() - 1);
-  const size_t i = size_t(pos);
-  const double frac = pos - double(i);
-  return i + 1 < sorted.size() ? sorted[i] * (1 - frac) + sorted[i + 1] * frac : sorted[i];
-}
-
 }  // namespace
 
 const QualityMetricInfo& MetricInfo(QualityMetric metric) { return Table()[size_t(metric)].info; }
@@ -135,8 +129,9 @@ StatusOr<QualityBaseline> BuildBaseline(std::span<const Image> images,
   for (size_t m = 0; m < kNumQualityMetrics; ++m) {
     std::sort(values[m].begin(), values[m].end());
     auto& l = b.limits[m];
-    l.median = Quantile(values[m], 0.5);
-    const double lo = Quantile(values[m], b.tail), hi = Quantile(values[m], 1 - b.tail);
+    l.median = QuantileOfSorted(values[m], 0.5);
+    const double lo = QuantileOfSorted(values[m], b.tail),
+                 hi = QuantileOfSorted(values[m], 1 - b.tail);
     l.low = lo - b.margin * (l.median - lo);
     l.high = hi + b.margin * (hi - l.median);
   }

@@ -197,16 +197,15 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
   if (monitor_) {
     // The monitor sees the decision as it would be without drift: a suspended stream's review
     // rate must fall back when the drift ends, or its alert would never resolve.
-    monitor_->Observe({.site = request.site,
-                       .camera = request.camera,
-                       .time_ms = r.time_ms,
-                       .quality = job.quality_values,
-                       .quality_flagged = !job.quality_pass,
-                       .confidence = r.confidence,
-                       .label = r.label,
-                       .review = !r.reasons.empty()});
-    if (auto why = monitor_->Suspension(request.site, request.camera))
-      r.reasons.push_back("drift:" + *why);
+    const auto suspension = monitor_->Observe({.site = request.site,
+                                               .camera = request.camera,
+                                               .time_ms = r.time_ms,
+                                               .quality = job.quality_values,
+                                               .quality_flagged = !job.quality_pass,
+                                               .confidence = r.confidence,
+                                               .label = r.label,
+                                               .review = !r.reasons.empty()});
+    if (suspension) r.reasons.push_back("drift:" + *suspension);
   }
   r.decision = r.reasons.empty() ? "auto" : "review";
 

@@ -126,7 +126,9 @@ class DriftMonitor {
   explicit DriftMonitor(const DriftOptions& options, Sink sink = {});
   ~DriftMonitor();
 
-  void Observe(const DriftObservation& observation);
+  // Observes a frame; returns what Suspension() would say for its stream just after it, so the
+  // serving path looks the stream up once per frame.
+  std::optional<std::string> Observe(const DriftObservation& observation);
   // While the stream has an open alert and suspend_on_alert is set: the alert's reason (its
   // automatic decisions are to go to review); nullopt otherwise.
   std::optional<std::string> Suspension(const std::string& site, const std::string& camera) const;
