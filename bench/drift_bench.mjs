@@ -144,7 +144,7 @@ async function main() {
       const r = replay(a.bin, url, ['--site', `s-${c}`, '--limit', `${a.stationary}`, '--seed',
                                     `${a.seed + 1}`, ...extra]);
       results.stationary.push({ condition: c, images: r.sent, alerts: r.alerts.length,
-                                reasons: r.alerts.map(x => x.reason) });
+                                reasons: r.alerts.map(x => `${x.reason}, trigger ${x.trigger}`) });
       process.stderr.write(`stationary ${c}: ${r.alerts.length} alerts\n`);
     }
     // Label-free accuracy: a window of images under one condition and severity from the first

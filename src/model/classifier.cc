@@ -6,6 +6,18 @@
 namespace steadyeye {
 
 StatusOr<std::vector<float>> Classifier::Logits(std::span<const float> inputs, size_t batch) const {
+  return CheckedRun(inputs, batch, nullptr);
+}
+
+StatusOr<std::vector<float>> Classifier::LogitsAndEmbeddings(std::span<const float> inputs,
+                                                             size_t batch,
+                                                             std::vector<float>& embeddings) const {
+  embeddings.clear();
+  return CheckedRun(inputs, batch, &embeddings);
+}
+
+StatusOr<std::vector<float>> Classifier::CheckedRun(std::span<const float> inputs, size_t batch,
+                                                    std::vector<float>* embeddings) const {
   const size_t expected = batch * card_.input.values_per_image();
   if (inputs.size() != expected) {
     return InvalidArgumentError("expected " + std::to_string(expected) +
@@ -14,7 +26,7 @@ StatusOr<std::vector<float>> Classifier::Logits(std::span<const float> inputs, s
   }
   if (batch == 0) return std::vector<float>{};
   ApplyComputeThreadsToThisThread();
-  return Run(inputs, batch);
+  return Run(inputs, batch, embeddings);
 }
 
 Status Classifier::Save(const std::filesystem::path& path) const {

@@ -14,15 +14,25 @@ class NativeClassifier final : public Classifier {
   NativeClassifier(ModelCard card, SeyeCnn net)
       : Classifier(std::move(card)), net_(std::move(net)), plan_(*net_) {}
 
+  size_t embedding_size() const override { return plan_.embedding_size(); }
+
  protected:
-  StatusOr<std::vector<float>> Run(std::span<const float> inputs, size_t batch) const override {
+  StatusOr<std::vector<float>> Run(std::span<const float> inputs, size_t batch,
+                                   std::vector<float>* embeddings) const override {
     const auto& in = card_.input;
     return GuardTorch("inference", [&]() -> StatusOr<std::vector<float>> {
       c10::InferenceMode guard;
       const auto x = torch::from_blob(const_cast<float*>(inputs.data()),
                                       {int64_t(batch), in.channels, in.height, in.width});
-      const auto logits = plan_.Forward(x).contiguous();
-      return std::vector<float>(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+      torch::Tensor features;
+      const auto logits = plan_.Forward(x, embeddings ? &features : nullptr).contiguous();
+      if (embeddings) {
+        features = features.contiguous();
+        embeddings->assign(features.data_ptr<float>(),
+                           features.data_ptr<float>() + features.numel());
+      }
+      return std::vector<float>(logits.data_ptr<float>(),
+                                logits.data_ptr<float>() + logits.numel());
     });
   }
 

@@ -12,9 +12,10 @@ SeyeCnnImpl::SeyeCnnImpl(int in_channels, const std::vector<int>& widths,
     for (int d = 0; d < depths[stage]; ++d, ++index) {
       convs.push_back(register_module(
           "conv" + std::to_string(index),
-          torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, widths[stage], 3).padding(1).bias(false))));
-      norms.push_back(register_module("bn" + std::to_string(index),
-                                      torch::nn::BatchNorm2d(widths[stage])));
+          torch::nn::Conv2d(
+              torch::nn::Conv2dOptions(channels, widths[stage], 3).padding(1).bias(false))));
+      norms.push_back(
+          register_module("bn" + std::to_string(index), torch::nn::BatchNorm2d(widths[stage])));
       pool_after.push_back(d + 1 == depths[stage] && stage + 1 < widths.size());
       channels = widths[stage];
     }
@@ -48,7 +49,7 @@ FastPlan::FastPlan(SeyeCnnImpl& net) {
   head_bias_ = net.head->bias.detach().clone();
 }
 
-torch::Tensor FastPlan::Forward(const torch::Tensor& x) const {
+torch::Tensor FastPlan::Forward(const torch::Tensor& x, torch::Tensor* features) const {
   torch::Tensor h = x.to_mkldnn();
   for (const auto& layer : layers_) {
     h = at::mkldnn_convolution(h, layer.weight, layer.bias, {1, 1}, {1, 1}, {1, 1}, 1);
@@ -56,6 +57,7 @@ torch::Tensor FastPlan::Forward(const torch::Tensor& x) const {
     if (layer.pool_after) h = at::mkldnn_max_pool2d(h, {2, 2}, {2, 2});
   }
   h = at::mkldnn_adaptive_avg_pool2d(h, {1, 1}).to_dense().flatten(1);
+  if (features) *features = h;
   return torch::linear(h, head_weight_, head_bias_);
 }
 

@@ -29,8 +29,10 @@ TORCH_MODULE(SeyeCnn);
 class FastPlan {
  public:
   explicit FastPlan(SeyeCnnImpl& net);
-  // x: dense float [N, C, H, W]. Returns dense float [N, K] logits.
-  torch::Tensor Forward(const torch::Tensor& x) const;
+  // x: dense float [N, C, H, W]. Returns dense float [N, K] logits; when `features` is not
+  // null, sets it to the pooled penultimate features [N, embedding_size()] the head reads.
+  torch::Tensor Forward(const torch::Tensor& x, torch::Tensor* features = nullptr) const;
+  size_t embedding_size() const { return size_t(head_weight_.size(1)); }
 
  private:
   struct Layer {

@@ -17,7 +17,9 @@ class TorchScriptClassifier final : public Classifier {
       : Classifier(std::move(card)), script_(std::move(script)), module_(std::move(module)) {}
 
  protected:
-  StatusOr<std::vector<float>> Run(std::span<const float> inputs, size_t batch) const override {
+  StatusOr<std::vector<float>> Run(
+      std::span<const float> inputs, size_t batch,
+      std::vector<float>* /*embeddings: none exposed*/) const override {
     const auto& in = card_.input;
     return GuardTorch("TorchScript inference", [&]() -> StatusOr<std::vector<float>> {
       c10::InferenceMode guard;
@@ -35,7 +37,8 @@ class TorchScriptClassifier final : public Classifier {
                                     " classes per image; the card has " +
                                     std::to_string(num_classes()));
       }
-      return std::vector<float>(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+      return std::vector<float>(logits.data_ptr<float>(),
+                                logits.data_ptr<float>() + logits.numel());
     });
   }
 

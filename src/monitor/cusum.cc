@@ -25,6 +25,22 @@ void Cusum::Reset() {
   upper_run_ = lower_run_ = 0;
 }
 
+BernoulliCusum::BernoulliCusum(double p0, double p1, double run_length)
+    : p0_(p0),
+      h_(std::log(std::max(run_length, 2.0))),
+      on_event_(std::log(p1 / p0)),
+      on_other_(std::log((1 - p1) / (1 - p0))) {}
+
+bool BernoulliCusum::Add(bool event) {
+  statistic_ = std::max(0.0, statistic_ + (event ? on_event_ : on_other_));
+  run_ = statistic_ > 0 ? run_ + 1 : 0;
+  if (statistic_ <= h_) return false;
+  last_alarm_run_ = run_;
+  statistic_ = 0;
+  run_ = 0;
+  return true;
+}
+
 double CusumOneSidedRunLength(double k, double h, double mean) {
   // Siegmund (1985): with drift d = mean - k per value and b = h + 1.166,
   // ARL = (exp(-2 d b) + 2 d b - 1) / (2 d^2), and b^2 in the limit d -> 0.

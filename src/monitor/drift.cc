@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <random>
 
 #include "steadyeye/core/quantile.h"
 #include "steadyeye/core/time.h"
 #include "steadyeye/monitor/cusum.h"
+#include "steadyeye/monitor/mmd.h"
 
 namespace steadyeye {
 
@@ -14,7 +16,8 @@ namespace {
 
 constexpr size_t kQualityQuantities = kNumQualityMetrics;
 constexpr size_t kConfidence = kQualityQuantities, kReview = kConfidence + 1,
-                 kBadImage = kReview + 1, kClassMix = kBadImage + 1, kQuantities = kClassMix + 1;
+                 kBadImage = kReview + 1, kClassMix = kBadImage + 1, kEmbedding = kClassMix + 1,
+                 kAuditError = kEmbedding + 1, kQuantities = kAuditError + 1;
 // Rates of rare 0/1 events are skewed in small batches; five times the batch keeps their batch
 // means close enough to normal for the CUSUM's threshold to hold.
 constexpr size_t kRateBatchFactor = 5;
@@ -93,8 +96,12 @@ struct Quantity {
   std::string name;
   size_t batch = 1;  // values per batch mean
   size_t frames_per_value = 1;
-  bool rate = false;             // a 0/1 rate
-  bool up_only = false;          // only a rise is a drift (the class-mix statistic)
+  bool rate = false;     // a 0/1 rate
+  bool up_only = false;  // only a rise is a drift (the class-mix statistic)
+  // A rare 0/1 event watched one value at a time (audit errors), with a Bernoulli CUSUM
+  // instead of the normal one on batch means; `batch` then only groups values for MoveSince.
+  bool bernoulli = false;
+  std::optional<BernoulliCusum> events;
   double resolution = 0;         // least change that means anything (quality metrics)
   std::vector<double> learning;  // reference values, until the reference is fitted
   bool enabled = false;
@@ -108,9 +115,38 @@ struct Quantity {
   // (last frame of the batch, batch mean of the values as they came), for telling a move.
   std::deque<std::pair<int64_t, double>> recent;
 
+  // The reference of a Bernoulli quantity: its in-control rate p0 is the reference's upper
+  // 95% bound (Agresti-Coull), so that a lucky reference does not make the usual rate look like
+  // a rise; the CUSUM is tuned for a tripling of it.
+  void FitBernoulli(double run_length_values) {
+    const double n = double(learning.size()) + 4;
+    double events_seen = 2;
+    for (double v : learning) events_seen += v;
+    learning = {};
+    const double centre = events_seen / n;
+    const double p0 = std::clamp(centre + 1.645 * std::sqrt(centre * (1 - centre) / n), 1e-4, 0.3);
+    events.emplace(p0, std::min(0.9, 3 * p0), run_length_values);
+    frame_sd = std::sqrt(p0 * (1 - p0));
+    ref = BatchReference{batch, p0, frame_sd / std::sqrt(double(batch)), 0, 0};
+    enabled = true;
+  }
+
+  // Alarm score: the larger CUSUM statistic as a share of its threshold (1 = alarm).
+  double Score() const {
+    if (events) return events->statistic() / events->threshold();
+    return std::max(cusum.upper(), cusum.lower()) / cusum.threshold();
+  }
+  // Frames the alarming statistic had been above zero at the last alarm.
+  int64_t AlarmRunFrames() const {
+    const int64_t values =
+        events ? events->last_alarm_run() : cusum.last_alarm_run() * int64_t(batch);
+    return values * int64_t(frames_per_value);
+  }
+
   // Fits the reference from the values learned; a quantity without spread stays off, except a
   // rate, whose spread is floored at the binomial one of a few events per reference.
   void Fit(double run_length_batches_budget, double k) {
+    if (bernoulli) return FitBernoulli(run_length_batches_budget);
     std::vector<double> values = std::move(learning);
     learning = {};
     if (values.empty()) return;
@@ -161,15 +197,17 @@ struct Quantity {
 
   // Adds a value; true on an alarm.
   bool Add(double value, int64_t frame) {
+    const bool event_alarm = events && events->Add(value > 0.5);
     sum += std::clamp(value, clip_low, clip_high);
     raw_sum += value;
-    if (++in_batch < batch) return false;
+    if (++in_batch < batch) return event_alarm;
     const double mean = sum / double(in_batch);
     recent.push_back({frame, raw_sum / double(in_batch)});
     sum = raw_sum = 0;
     in_batch = 0;
     if (recent.size() > kRecentBatches) recent.pop_front();
     last_z = (mean - ref.mean) / ref.sd;
+    if (events) return event_alarm;
     const bool alarm = cusum.Add(up_only ? std::max(last_z, 0.0) : last_z);
     return alarm && !(up_only && cusum.last_direction() < 0);
   }
@@ -213,6 +251,21 @@ struct DriftMonitor::Stream {
   std::vector<double> class_shares;
   std::vector<int64_t> window_counts;
   size_t in_window = 0;
+  size_t embedding_dim = 0;             // set by the first embedding seen
+  std::vector<float> embedding_pool;    // the reference's kept embeddings, row-major
+  std::vector<float> embedding_recent;  // the window being gathered
+  double embedding_bandwidth = 1;
+  uint64_t embedding_tests = 0;  // tests run, which seeds the next one
+  // Keeps the embedding of one frame in `stride` into `to`; false for any other frame, or one
+  // without a (well-sized) embedding.
+  bool KeepEmbedding(int64_t frame, std::span<const float> e, size_t stride,
+                     std::vector<float>& to) {
+    if (e.empty() || frame % int64_t(std::max<size_t>(1, stride)) != 0) return false;
+    if (embedding_dim == 0) embedding_dim = e.size();
+    if (e.size() != embedding_dim) return false;
+    to.insert(to.end(), e.begin(), e.end());
+    return true;
+  }
   std::deque<std::pair<int64_t, int64_t>> time_marks;  // (frame, time_ms), one per batch
   std::optional<size_t> open_alert;                    // index into alerts_
   int64_t last_alarm_frame = 0;
@@ -267,6 +320,16 @@ DriftMonitor::Stream& DriftMonitor::StreamFor(const std::string& site, const std
   mix.frames_per_value = options_.class_window;
   mix.up_only = true;
   s.window_counts.assign(options_.num_classes, 0);
+  Quantity& embedding = s.quantities[kEmbedding];
+  embedding.name = "embedding";
+  embedding.batch = 1;
+  embedding.frames_per_value = options_.embedding_stride * options_.embedding_window;
+  embedding.up_only = true;
+  Quantity& audit = s.quantities[kAuditError];
+  audit.name = "audit_error";
+  audit.batch = options_.audit_batch;
+  audit.bernoulli = true;
+  audit.frames_per_value = size_t(std::lround(1 / std::clamp(options_.audit_rate, 1e-6, 1.0)));
   return s;
 }
 
@@ -291,6 +354,7 @@ std::optional<std::string> DriftMonitor::Observe(const DriftObservation& o) {
     if (!s.fitted) {
       for (size_t q = 0; q < kClassMix; ++q) s.quantities[q].learning.push_back(values[q]);
       s.reference_labels.push_back(label);
+      s.KeepEmbedding(frame, o.embedding, options_.embedding_stride, s.embedding_pool);
       if (size_t(s.frames) >= options_.reference_frames) FitReference(s);
       AddToHistory(s, o, frame);
       return std::nullopt;  // no alert before the reference is learned
@@ -309,6 +373,14 @@ std::optional<std::string> DriftMonitor::Observe(const DriftObservation& o) {
       Quantity& mix = s.quantities[kClassMix];
       if (mix.enabled && mix.Add(z, frame)) alarmed.push_back(kClassMix);
     }
+    Quantity& embedding = s.quantities[kEmbedding];
+    if (embedding.enabled &&
+        s.KeepEmbedding(frame, o.embedding, options_.embedding_stride, s.embedding_recent) &&
+        s.embedding_recent.size() == options_.embedding_window * s.embedding_dim) {
+      const double z = EmbeddingZ(s, s.embedding_recent, 0, 0);
+      s.embedding_recent.clear();
+      if (embedding.Add(z, frame)) alarmed.push_back(kEmbedding);
+    }
     for (size_t q : alarmed) OnAlarm(s, q, frame, o.time_ms, events);
     AddToHistory(s, o, frame);
     if (s.open_alert && frame - s.last_alarm_frame >= int64_t(options_.resolve_frames)) {
@@ -320,10 +392,37 @@ std::optional<std::string> DriftMonitor::Observe(const DriftObservation& o) {
     }
     if (options_.suspend_on_alert && s.open_alert) suspension = alerts_[*s.open_alert].reason;
   }
-  if (sink_) {
-    for (const auto& [event, alert] : events) sink_(event, alert);
-  }
+  Notify(events);
   return suspension;
+}
+
+void DriftMonitor::Notify(const Events& events) const {
+  if (!sink_) return;
+  for (const auto& [event, alert] : events) sink_(event, alert);
+}
+
+void DriftMonitor::ObserveAudit(const std::string& site, const std::string& camera, int64_t time_ms,
+                                bool correct) {
+  Events events;
+  {
+    std::lock_guard lock(mu_);
+    Stream& s = StreamFor(site, camera);
+    Quantity& audit = s.quantities[kAuditError];
+    const double error = correct ? 0 : 1;
+    if (!audit.enabled) {
+      audit.learning.push_back(error);
+      if (audit.learning.size() >= options_.audit_reference) {
+        audit.Fit(
+            options_.frames_per_false_alarm * double(kQuantities) / double(audit.frames_per_value),
+            options_.k);  // a run length in audits, for the Bernoulli CUSUM
+      }
+      return;
+    }
+    // Audits are answered later than their frames were served: they count at the latest frame.
+    const int64_t frame = std::max<int64_t>(0, s.frames - 1);
+    if (audit.Add(error, frame)) OnAlarm(s, kAuditError, frame, time_ms, events);
+  }
+  Notify(events);
 }
 
 void DriftMonitor::FitReference(Stream& s) {
@@ -348,12 +447,44 @@ void DriftMonitor::FitReference(Stream& s) {
     }
   }
   s.reference_labels = {};
+  // The reference's own embedding windows, each against a sample of the rest.
+  const size_t dim = s.embedding_dim, window = options_.embedding_window;
+  const size_t pooled = dim ? s.embedding_pool.size() / dim : 0;
+  if (window >= 2 && pooled >= window + options_.embedding_reference_sample) {
+    s.embedding_bandwidth = MedianPairwiseDistance(s.embedding_pool, dim);
+    for (size_t begin = 0; begin + window <= pooled; begin += window) {
+      const std::span<const float> w(s.embedding_pool.data() + begin * dim, window * dim);
+      s.quantities[kEmbedding].learning.push_back(EmbeddingZ(s, w, begin, begin + window));
+    }
+  }
   // Each quantity gets an equal share of the stream's false-alarm budget; it is counted
   // before the fit, as every quantity may turn out enabled.
   const double per_quantity_frames = options_.frames_per_false_alarm * double(kQuantities);
-  for (Quantity& q : s.quantities)
-    q.Fit(per_quantity_frames / double(q.frames_per_value), options_.k);
+  for (size_t q = 0; q < kQuantities; ++q) {
+    if (q == kAuditError) continue;  // fitted on its own audits (ObserveAudit)
+    s.quantities[q].Fit(per_quantity_frames / double(s.quantities[q].frames_per_value), options_.k);
+  }
   s.fitted = true;
+}
+
+double DriftMonitor::EmbeddingZ(Stream& s, std::span<const float> window, size_t skip_begin,
+                                size_t skip_end) {
+  const size_t dim = s.embedding_dim, pooled = s.embedding_pool.size() / dim;
+  std::vector<size_t> candidates;
+  for (size_t i = 0; i < pooled; ++i)
+    if (i < skip_begin || i >= skip_end) candidates.push_back(i);
+  std::mt19937_64 rng(options_.seed * 1000003 + s.embedding_tests++);
+  const size_t take = std::min(options_.embedding_reference_sample, candidates.size());
+  std::vector<float> sample;
+  sample.reserve(take * dim);
+  for (size_t i = 0; i < take; ++i) {  // a partial Fisher-Yates: `take` distinct points
+    std::swap(candidates[i], candidates[i + rng() % (candidates.size() - i)]);
+    const float* point = s.embedding_pool.data() + candidates[i] * dim;
+    sample.insert(sample.end(), point, point + dim);
+  }
+  return MmdPermutationTest(window, sample, dim, s.embedding_bandwidth,
+                            options_.embedding_permutations, rng())
+      .z;
 }
 
 void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t time_ms,
@@ -366,8 +497,7 @@ void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t tim
     a.id = next_alert_id_++;
     a.site = s.site;
     a.camera = s.camera;
-    const int64_t run_frames =
-        q.cusum.last_alarm_run() * int64_t(q.batch) * int64_t(q.frames_per_value);
+    const int64_t run_frames = q.AlarmRunFrames();
     a.onset_frame = std::max<int64_t>(int64_t(options_.reference_frames), frame + 1 - run_frames);
     a.onset_ms = s.TimeOfFrame(a.onset_frame);
     a.detected_frame = frame;
@@ -413,8 +543,7 @@ void DriftMonitor::AddToHistory(Stream& s, const DriftObservation& o, int64_t fr
   const double n = double(b.frames);
   double score = 0;
   for (const Quantity& q : s.quantities) {
-    if (q.enabled)
-      score = std::max(score, std::max(q.cusum.upper(), q.cusum.lower()) / q.cusum.threshold());
+    if (q.enabled) score = std::max(score, q.Score());
   }
   nlohmann::json quality = nlohmann::json::object();
   for (size_t m = 0; m < kNumQualityMetrics; ++m)
@@ -491,12 +620,11 @@ nlohmann::json DriftMonitor::Streams() const {
     nlohmann::json quantities = nlohmann::json::object();
     for (const Quantity& q : s->quantities) {
       if (!q.enabled) continue;
-      const double h = q.cusum.threshold();
       quantities[q.name] = {
           {"reference", q.ref.mean},
           {"last_batch_mean", q.recent.empty() ? q.ref.mean : q.recent.back().second},
           {"z", q.last_z},
-          {"score", std::max(q.cusum.upper(), q.cusum.lower()) / h}};
+          {"score", q.Score()}};
     }
     out.push_back({{"site", key.first},
                    {"camera", key.second},

@@ -107,7 +107,11 @@ const std::vector<Rule>& Rules() {
        "the images look as before but the model is less sure or sees other classes: likely new "
        "or redesigned products",
        "review the queued images; label new items, then retrain from the reviewed images",
-       {{{"confidence", -1}, {"class_mix", +1}, {"review_rate", +1}}}},
+       {{{"confidence", -1},
+         {"class_mix", +1},
+         {"review_rate", +1},
+         {"embedding", +1},
+         {"audit_error", +1}}}},
       {false,
        "bad_frames",
        "more frames fail the quality gate, though the stream's averages hold",
@@ -154,6 +158,8 @@ double Evidence(const Rule& rule, const std::vector<DriftMove>& moves) {
 std::string DescribeMove(const DriftMove& m) {
   if (m.metric == "class_mix")
     return fmt::format("the mix of predicted classes changed (chi-square z {:.1f})", m.recent);
+  if (m.metric == "embedding")
+    return fmt::format("the model's features of the images moved (MMD z {:.1f})", m.recent);
   const char* verb = m.z > 0 ? "rose" : "fell";
   if (m.reference != 0 && m.ratio > 0) {
     return fmt::format("{} {} to {:.2f} of baseline ({:.3g} -> {:.3g})", m.metric, verb, m.ratio,

@@ -15,18 +15,25 @@ namespace {
 
 constexpr size_t kTopK = 3;
 
-// One model call for a batch of normalised images; one row of logits per image.
+// One model call for a batch of normalised images; one row per image: its logits, then its
+// embedding when `with_embeddings` (for the drift monitor).
 std::vector<StatusOr<std::vector<float>>> RunModel(const Classifier& model,
-                                                   std::vector<std::vector<float>>& images) {
+                                                   std::vector<std::vector<float>>& images,
+                                                   bool with_embeddings) {
   const size_t per = model.card().input.values_per_image(), k = model.num_classes();
+  const size_t e = with_embeddings ? model.embedding_size() : 0;
   std::vector<float> inputs(images.size() * per);
   for (size_t i = 0; i < images.size(); ++i)
     std::copy(images[i].begin(), images[i].end(), inputs.begin() + i * per);
-  auto logits = model.Logits(inputs, images.size());
+  std::vector<float> embeddings;
+  auto logits = e ? model.LogitsAndEmbeddings(inputs, images.size(), embeddings)
+                  : model.Logits(inputs, images.size());
   std::vector<StatusOr<std::vector<float>>> out;
   for (size_t i = 0; i < images.size(); ++i) {
     if (logits.ok()) {
-      out.emplace_back(std::vector<float>(logits->begin() + i * k, logits->begin() + (i + 1) * k));
+      std::vector<float> row(logits->begin() + i * k, logits->begin() + (i + 1) * k);
+      row.insert(row.end(), embeddings.begin() + i * e, embeddings.begin() + (i + 1) * e);
+      out.emplace_back(std::move(row));
     } else {
       out.emplace_back(logits.status());
     }
@@ -74,9 +81,12 @@ Predictor::Predictor(std::unique_ptr<Classifier> model, CaptureStore& store, Ser
   const Classifier* m = model_.get();
   MicroBatchOptions batching = options.batching;
   batching.thread_name = "seye-model";
+  const bool with_embeddings = options.drift.has_value();
   batcher_ = std::make_unique<MicroBatcher<std::vector<float>, std::vector<float>>>(
-      [m](std::vector<std::vector<float>>& images) { return RunModel(*m, images); }, batching,
-      [this](size_t n) { metrics_.ObserveBatch(n); });
+      [m, with_embeddings](std::vector<std::vector<float>>& images) {
+        return RunModel(*m, images, with_embeddings);
+      },
+      batching, [this](size_t n) { metrics_.ObserveBatch(n); });
   CaptureStore* s = &store;
   writer_ = std::make_unique<MicroBatcher<NewCapture, int64_t>>(
       [s](std::vector<NewCapture>& captures) { return CommitCaptures(*s, captures); },
@@ -105,6 +115,7 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Create(std::unique_ptr<Classifie
   if (options.drift) {
     DriftOptions drift = *options.drift;
     drift.num_classes = p->model_->num_classes();
+    drift.audit_rate = options.audit_rate;
     if (const auto& c = p->model_->card().calibration) drift.atc_threshold = c->atc_threshold;
     p->monitor_ = std::make_unique<DriftMonitor>(drift, options.drift_sink);
   }
@@ -172,8 +183,9 @@ Status Predictor::Prepare(const PredictRequest& request, Job& job) {
 }
 
 Status Predictor::Decide(const PredictRequest& request, Job& job) {
-  SEYE_ASSIGN_OR_RETURN(const std::vector<float> logits, job.logits.get());
+  SEYE_ASSIGN_OR_RETURN(const std::vector<float> row, job.logits.get());
   const size_t k = model_->num_classes();
+  const std::span<const float> logits(row.data(), k), embedding(row.data() + k, row.size() - k);
   job.probabilities = TemperedSoftmax(logits, k, model_->temperature());
   const auto& probs = job.probabilities;
   std::vector<int> order(k);
@@ -204,7 +216,8 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
                                                .quality_flagged = !job.quality_pass,
                                                .confidence = r.confidence,
                                                .label = r.label,
-                                               .review = !r.reasons.empty()});
+                                               .review = !r.reasons.empty(),
+                                               .embedding = {embedding.begin(), embedding.end()}});
     if (suspension) r.reasons.push_back("drift:" + *suspension);
   }
   r.decision = r.reasons.empty() ? "auto" : "review";
@@ -242,6 +255,14 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
   n.image.assign(request.image.begin(), request.image.end());  // only kept images are copied
   SEYE_ASSIGN_OR_RETURN(job.committed, writer_->Submit(std::move(n)));
   return Status::Ok();
+}
+
+void Predictor::ObserveAudit(const Capture& capture, const std::string& answer) {
+  if (!monitor_ || capture.kept_because != KeptBecause::kAudit) return;
+  const auto& names = model_->card().class_names;
+  if (std::find(names.begin(), names.end(), answer) == names.end()) return;
+  monitor_->ObserveAudit(capture.site, capture.camera, UnixMillisNow(),
+                         answer == capture.label_name);
 }
 
 Status Predictor::Complete(const PredictRequest& request, Job& job) {

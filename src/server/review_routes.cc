@@ -85,6 +85,20 @@ void Next(ServerContext& ctx, const httplib::Request& req, httplib::Response& re
   SendJson(res, 200, body);
 }
 
+// The drift monitor watches the audit's error rate; a double-reviewed audit counts once, by
+// its first answer. The answer is stored already: a failed look-up only costs the monitor one
+// audit.
+void ObserveFirstAuditAnswer(ServerContext& ctx, const ReviewAnswer& stored) {
+  if (!ctx.predictor.monitor() || stored.answer == kAnswerSkip) return;
+  auto answers = ctx.store.AnswersFor(stored.capture_id);
+  if (!answers.ok()) return;
+  const auto counted = std::count_if(answers->begin(), answers->end(),
+                                     [](const ReviewAnswer& a) { return a.answer != kAnswerSkip; });
+  if (counted != 1) return;
+  auto capture = ctx.store.Get(stored.capture_id);
+  if (capture.ok()) ctx.predictor.ObserveAudit(*capture, stored.answer);
+}
+
 void AnswerTask(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
                 const Caller& caller) {
   auto id = TaskId(req);
@@ -99,6 +113,7 @@ void AnswerTask(ServerContext& ctx, const httplib::Request& req, httplib::Respon
     return SendError(res, st);
   auto stored = ctx.store.Answer(*id, caller.name, answer, UnixMillisNow());
   if (!stored.ok()) return SendError(res, stored.status());
+  ObserveFirstAuditAnswer(ctx, *stored);
   nlohmann::json body = {{"task_id", stored->task_id},
                          {"capture_id", stored->capture_id},
                          {"answer", stored->answer},

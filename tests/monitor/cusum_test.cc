@@ -110,5 +110,22 @@ TEST(BatchMeanCusum, NeedsEnoughReferenceAndSomeSpread) {
   EXPECT_FALSE(FitBatchReference(flat, 20).has_value());
 }
 
+TEST(BernoulliCusum, FalseAlarmsAreNoMoreFrequentThanDesignedAndARiseIsFound) {
+  std::mt19937_64 rng(21);
+  std::bernoulli_distribution usual(0.03), risen(0.3);
+  // Designed for one false alarm per 5,000 values at p0 = 0.05 (the rate's upper bound); the
+  // stream's true rate is 0.03. 500,000 values: at most 100 false alarms.
+  BernoulliCusum in_control(0.05, 0.15, 5000);
+  int alarms = 0;
+  for (int i = 0; i < 500000; ++i) alarms += in_control.Add(usual(rng));
+  EXPECT_LE(alarms, 100);
+  BernoulliCusum shifted(0.05, 0.15, 5000);
+  int values = 0;
+  while (!shifted.Add(risen(rng))) ++values;
+  EXPECT_LT(values, 60);
+  EXPECT_GT(shifted.last_alarm_run(), 0);
+  EXPECT_DOUBLE_EQ(shifted.threshold(), std::log(5000.0));
+}
+
 }  // namespace
 }  // namespace steadyeye

@@ -35,17 +35,34 @@ class DriftStream : public ::testing::Test {
     delete test_;
   }
 
-  // Frame i of a stream: test image order[i], shifted from frame `onset` on when a condition
-  // is given. Confidence ~ 0.9 +- noise, lowered by `confidence_drop` from `onset` on.
-  static DriftObservation Frame(size_t i, const std::string& condition, int severity, size_t onset,
-                                double confidence_drop = 0, uint64_t seed = 7) {
+  static size_t IndexOf(size_t i) {
     static std::vector<size_t> order = [] {
       std::vector<size_t> o(test_->size());
       std::iota(o.begin(), o.end(), 0);
       std::shuffle(o.begin(), o.end(), std::mt19937_64(3));
       return o;
     }();
-    const size_t index = order[i % order.size()];
+    return order[i % order.size()];
+  }
+
+  // A stand-in for a model's embedding that follows the image as features do: its 7 x 7 block
+  // means, in [0, 1].
+  static std::vector<float> Embed(const Image& image) {
+    std::vector<float> e(49, 0);
+    const int bw = image.width / 7, bh = image.height / 7;
+    for (int y = 0; y < bh * 7; ++y)
+      for (int x = 0; x < bw * 7; ++x)
+        e[size_t((y / bh) * 7 + x / bw)] +=
+            float(image.pixels[size_t(y * image.width + x) * size_t(image.channels)]) / 255.0f;
+    for (float& v : e) v /= float(bw * bh);
+    return e;
+  }
+
+  // Frame i of a stream: test image order[i], shifted from frame `onset` on when a condition
+  // is given. Confidence ~ 0.9 +- noise, lowered by `confidence_drop` from `onset` on.
+  static DriftObservation Frame(size_t i, const std::string& condition, int severity, size_t onset,
+                                double confidence_drop = 0, uint64_t seed = 7) {
+    const size_t index = IndexOf(i);
     Image image = test_->image(index);
     if (!condition.empty() && i >= onset) {
       auto shifted = ApplyCondition(image, condition, severity, seed + i);
@@ -66,6 +83,7 @@ class DriftStream : public ::testing::Test {
         0.1, 1.0);
     o.label = test_->labels[index];
     o.review = o.confidence < 0.85 || o.quality_flagged;
+    o.embedding = Embed(image);
     return o;
   }
 
@@ -85,6 +103,7 @@ TEST_F(DriftStream, AStationaryStreamRaisesNoAlert) {
   EXPECT_TRUE(streams[0]["reference_ready"].get<bool>());
   EXPECT_TRUE(streams[0]["quantities"].contains("sharpness"));
   EXPECT_TRUE(streams[0]["quantities"].contains("class_mix"));
+  EXPECT_TRUE(streams[0]["quantities"].contains("embedding"));
   EXPECT_FALSE(monitor.Suspension("plant", "cam-1").has_value());
 }
 
@@ -164,6 +183,84 @@ TEST_F(DriftStream, ChangedItemsOnCleanImagesAreNamedAndTheAlertResolvesWhenThey
   ASSERT_GE(heard.size(), 2u);
   EXPECT_EQ(heard.front(), DriftEvent::kOpened);
   EXPECT_EQ(heard.back(), DriftEvent::kResolved);
+}
+
+TEST_F(DriftStream, AChangeOnlyTheEmbeddingsSeeIsFoundByTheirTest) {
+  // From the onset the model's features are those of the images upside down, while the
+  // quality metrics, confidence and predicted classes stay as before: only the embedding test
+  // can see it.
+  const size_t onset = 1200;
+  DriftMonitor monitor(DriftOptions{});
+  size_t i = 0;
+  for (; i < onset + 600 && monitor.Alerts().empty(); ++i) {
+    DriftObservation o = Frame(i, "", 0, onset);
+    if (i >= onset) {
+      const Image upright = test_->image(IndexOf(i));
+      Image flipped = upright;
+      const size_t row = size_t(upright.width * upright.channels);
+      for (int y = 0; y < upright.height; ++y)
+        std::copy_n(upright.pixels.begin() + long(size_t(y) * row), row,
+                    flipped.pixels.begin() + long(size_t(upright.height - 1 - y) * row));
+      o.embedding = Embed(flipped);
+    }
+    monitor.Observe(o);
+  }
+  const auto alerts = monitor.Alerts();
+  ASSERT_EQ(alerts.size(), 1u) << "not detected within 600 frames of the onset";
+  EXPECT_GE(alerts[0].detected_frame, int64_t(onset));
+  EXPECT_EQ(alerts[0].trigger, "embedding");
+  EXPECT_EQ(alerts[0].reason, "items_changed") << alerts[0].ToJson().dump(1);
+  EXPECT_NE(alerts[0].cause.find("features"), std::string::npos) << alerts[0].cause;
+}
+
+TEST_F(DriftStream, AuditErrorsThatRiseOpenAnAlertWhenNothingElseMoved) {
+  // One audit answer per 50 frames, 2% wrong, until the model starts to be wrong on 40% of
+  // them while its images, confidence and classes look as before.
+  DriftOptions options;
+  options.audit_rate = 0.02;
+  DriftMonitor monitor(options);
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u;
+  const size_t onset = 8000;
+  size_t i = 0;
+  for (; i < 20000 && monitor.Alerts().empty(); ++i) {
+    monitor.Observe(Frame(i, "", 0, 0));
+    if (i % 50 == 0) {
+      const double error = i >= onset ? 0.4 : 0.02;
+      monitor.ObserveAudit("plant", "cam-1", 0, u(rng) >= error);
+    }
+  }
+  const auto alerts = monitor.Alerts();
+  ASSERT_EQ(alerts.size(), 1u) << "no alert in 12,000 frames of 40% audit errors";
+  EXPECT_GE(alerts[0].detected_frame, int64_t(onset));
+  EXPECT_LE(alerts[0].detected_frame, int64_t(onset + 50 * 60)) << "after more than 60 audits";
+  EXPECT_EQ(alerts[0].trigger, "audit_error");
+  EXPECT_EQ(alerts[0].reason, "items_changed") << alerts[0].ToJson().dump(1);
+  EXPECT_NE(alerts[0].cause.find("audit_error rose"), std::string::npos) << alerts[0].cause;
+  EXPECT_TRUE(monitor.Streams()[0]["quantities"].contains("audit_error"));
+}
+
+TEST_F(DriftStream, SteadyAuditErrorsRaiseNoAlert) {
+  DriftMonitor monitor(DriftOptions{});
+  std::mt19937_64 rng(12);
+  std::uniform_real_distribution<double> u;
+  for (size_t i = 0; i < 1100; ++i) monitor.Observe(Frame(i, "", 0, 0));
+  // 20,000 audits at a steady 3% error: a million frames' worth at the default audit rate.
+  for (size_t a = 0; a < 20000; ++a) monitor.ObserveAudit("plant", "cam-1", 0, u(rng) >= 0.03);
+  EXPECT_TRUE(monitor.Alerts().empty()) << monitor.Alerts().front().ToJson().dump(1);
+  EXPECT_TRUE(monitor.Streams()[0]["quantities"].contains("audit_error"));
+}
+
+TEST_F(DriftStream, WithoutEmbeddingsTheirTestIsOff) {
+  DriftMonitor monitor(DriftOptions{});
+  for (size_t i = 0; i < 1200; ++i) {
+    DriftObservation o = Frame(i, "", 0, 0);
+    o.embedding.clear();
+    monitor.Observe(o);
+  }
+  const auto streams = monitor.Streams();
+  EXPECT_TRUE(streams[0]["quantities"].contains("confidence"));
+  EXPECT_FALSE(streams[0]["quantities"].contains("embedding"));
 }
 
 TEST_F(DriftStream, StreamsAreSeparateAndSuspensionCanBeTurnedOff) {

@@ -129,6 +129,8 @@ TEST_F(Drift, ADarkenedCameraIsFoundNamedSuspendedPostedKeptAndResolved) {
     EXPECT_TRUE(s["reference_ready"].get<bool>());
     EXPECT_EQ(s["open_alert"], alert["id"]);
     EXPECT_TRUE(s["quantities"].contains("peak"));
+    // The served model's embeddings reach the monitor.
+    EXPECT_TRUE(s["quantities"].contains("embedding")) << s["quantities"];
   }
   EXPECT_TRUE(seen) << state;
 
@@ -164,6 +166,35 @@ TEST_F(Drift, ADarkenedCameraIsFoundNamedSuspendedPostedKeptAndResolved) {
   alerts = json::parse(c2.Get("/v1/alerts")->body);
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0]["state"], "resolved");
+}
+
+TEST_F(Drift, AuditAnswersThatSayTheModelIsWrongOpenAnAlert) {
+  // Half of the automatic decisions go to the audit. The oracle reviewer first answers truly,
+  // which gives the stream its audit reference; then 60% of its answers disagree with the
+  // model on clean images: only the audit can tell.
+  auto server = Start("store-drift-audit", "--audit-rate 0.5 --drift-reference 300");
+  ASSERT_TRUE(server->started());
+  const std::string replay = Binary() +
+                             " replay --server http://127.0.0.1:" + std::to_string(server->port()) +
+                             " --images fashion-mnist:test --site plant-a --oracle-reviewer "
+                             "--json";
+  // About 40% of the small test model's decisions are automatic: 700 images give some 140
+  // audits, more than the 100 of the audit reference.
+  const auto truthful = RunCommand(replay + " --limit 700 --seed 1 --error-rate 0");
+  ASSERT_EQ(truthful.exit_code, 0) << truthful.err;
+  EXPECT_EQ(json::parse(truthful.out)["alerts"].size(), 0u) << truthful.out;
+  auto c = server->Client();
+  const json state = json::parse(c.Get("/v1/drift")->body);
+  ASSERT_EQ(state["streams"].size(), 1u) << state;
+  ASSERT_TRUE(state["streams"][0]["quantities"].contains("audit_error"))
+      << json::parse(truthful.out)["kept"];
+
+  const auto wrong = RunCommand(replay + " --limit 400 --seed 2 --error-rate 0.6");
+  ASSERT_EQ(wrong.exit_code, 0) << wrong.err;
+  const json alerts = json::parse(c.Get("/v1/alerts?site=plant-a")->body);
+  ASSERT_EQ(alerts.size(), 1u) << alerts;
+  EXPECT_EQ(alerts[0]["trigger"], "audit_error") << alerts[0];
+  EXPECT_EQ(alerts[0]["reason"], "items_changed") << alerts[0];
 }
 
 TEST_F(Drift, AStationaryStreamRaisesNoAlertAndMonitoringCanBeOff) {

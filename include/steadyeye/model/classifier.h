@@ -34,6 +34,15 @@ class Classifier {
   // CHW). Returns batch x num_classes logits, row-major. InvalidArgument on a size mismatch.
   StatusOr<std::vector<float>> Logits(std::span<const float> inputs, size_t batch) const;
 
+  // Size of the model's embedding: the penultimate-layer features its head classifies (what
+  // drift monitoring compares between periods). 0 when the model does not expose them
+  // (imported TorchScript).
+  virtual size_t embedding_size() const { return 0; }
+  // As Logits(), and also sets `embeddings` to batch x embedding_size() floats, row-major
+  // (empty when embedding_size() is 0). One forward pass serves both.
+  StatusOr<std::vector<float>> LogitsAndEmbeddings(std::span<const float> inputs, size_t batch,
+                                                   std::vector<float>& embeddings) const;
+
   // Writes the bundle (card + weights + checksum) atomically.
   Status Save(const std::filesystem::path& path) const;
 
@@ -44,8 +53,13 @@ class Classifier {
 
  protected:
   explicit Classifier(ModelCard card) : card_(std::move(card)) {}
-  // Computes logits for a non-empty batch whose size Logits() has already checked.
-  virtual StatusOr<std::vector<float>> Run(std::span<const float> inputs, size_t batch) const = 0;
+  // Computes logits for a non-empty batch whose size Logits() has already checked, and the
+  // embeddings too when `embeddings` is not null and embedding_size() > 0.
+  virtual StatusOr<std::vector<float>> Run(std::span<const float> inputs, size_t batch,
+                                           std::vector<float>* embeddings) const = 0;
+  // Checks the input size and runs the model.
+  StatusOr<std::vector<float>> CheckedRun(std::span<const float> inputs, size_t batch,
+                                          std::vector<float>* embeddings) const;
   // The serialized weights, as stored in the bundle.
   virtual StatusOr<std::vector<uint8_t>> SerializeWeights() const = 0;
 

@@ -54,6 +54,30 @@ class Cusum {
   int64_t last_alarm_run_ = 0;
 };
 
+// One-sided CUSUM of a 0/1 stream (an audit answer was wrong, or not) for a rise of its rate
+// from `p0` to `p1` (0 < p0 < p1 < 1): the log-likelihood-ratio CUSUM for Bernoulli data
+// (Reynolds and Stoumbos, 1999). Rare events make batch means of 0/1 values too skewed for a
+// normal CUSUM; the likelihood ratio needs no such approximation. The threshold is
+// h = ln(run_length): a CUSUM of log-likelihood ratios has an in-control average run length of
+// at least e^h (Lorden, 1971), so this errs towards fewer false alarms.
+class BernoulliCusum {
+ public:
+  BernoulliCusum(double p0, double p1, double run_length);
+
+  // True when this value raises an alarm; the statistic then restarts from zero.
+  bool Add(bool event);
+  double statistic() const { return statistic_; }
+  double threshold() const { return h_; }
+  double p0() const { return p0_; }
+  // Values the statistic had been above zero when it last alarmed (the onset estimate).
+  int64_t last_alarm_run() const { return last_alarm_run_; }
+
+ private:
+  double p0_, h_, on_event_, on_other_;  // the increments: log(p1/p0), log((1-p1)/(1-p0))
+  double statistic_ = 0;
+  int64_t run_ = 0, last_alarm_run_ = 0;
+};
+
 // Siegmund's approximation of the average run length of one side of the CUSUM (the upper) on
 // independent N(mean, 1) values: to a false alarm for mean 0, to detection for a shift.
 double CusumOneSidedRunLength(double k, double h, double mean);

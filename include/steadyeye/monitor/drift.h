@@ -6,7 +6,11 @@
 // Monitored quantities, per frame: the quality metrics (quality.h), the calibrated confidence,
 // whether the frame went to review, whether the quality gate flagged it, and, per window of
 // `class_window` frames, a chi-square statistic of the predicted classes against the
-// reference's class shares.
+// reference's class shares, and, per window of `embedding_window` embeddings (one every
+// `embedding_stride` frames), an MMD two-sample test (mmd.h) of the model's penultimate-layer
+// embeddings against a random sample of the reference's. Apart from frames, the answers to the
+// blind audit of automatic decisions come in (ObserveAudit): their error rate is watched
+// against the stream's first `audit_reference` audits.
 //
 // False alarms: consecutive frames are not independent, so CUSUMs run on batch means whose
 // long-run spread (lag-1 correlation included) is measured on the reference itself. Each
@@ -32,6 +36,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +55,8 @@ struct DriftObservation {
   double confidence = 0;  // calibrated, of the predicted class
   int label = 0;          // predicted class, 0..num_classes-1
   bool review = false;    // the decision went to review
+  // The model's embedding of the frame (Classifier::embedding_size() floats), or empty.
+  std::vector<float> embedding;
 };
 
 struct DriftOptions {
@@ -66,6 +73,21 @@ struct DriftOptions {
   // Every this many frames a stream adds a point to its history (see History()).
   size_t history_every = 100;
   size_t history_points = 5000;  // kept per stream, newest last
+  // Embedding drift: one frame in `embedding_stride` is kept; each window of
+  // `embedding_window` kept embeddings is tested against `embedding_reference_sample` drawn
+  // from the reference's, with `embedding_permutations` permutations (about 2 ms per test at
+  // 128 features on one core, under the monitor's lock: once per stride x window frames).
+  size_t embedding_stride = 2;
+  size_t embedding_window = 50;
+  size_t embedding_reference_sample = 100;
+  size_t embedding_permutations = 50;
+  uint64_t seed = 1;  // for the reference samples and permutations
+  // Audit answers: the first `audit_reference` of a stream are its reference; batches of
+  // `audit_batch`. `audit_rate` (audits per frame) converts the false-alarm budget, counted in
+  // frames, into audits.
+  size_t audit_reference = 100;
+  size_t audit_batch = 10;
+  double audit_rate = 0.02;
   // The model's ATC threshold (calib/calibration.h), for the label-free accuracy estimate.
   std::optional<double> atc_threshold;
 };
@@ -129,6 +151,11 @@ class DriftMonitor {
   // Observes a frame; returns what Suspension() would say for its stream just after it, so the
   // serving path looks the stream up once per frame.
   std::optional<std::string> Observe(const DriftObservation& observation);
+  // Observes the answer to an audit of one of the stream's automatic decisions: whether the
+  // model's label was right. An audit error rate that rises is a drift even when nothing else
+  // moved.
+  void ObserveAudit(const std::string& site, const std::string& camera, int64_t time_ms,
+                    bool correct);
   // While the stream has an open alert and suspend_on_alert is set: the alert's reason (its
   // automatic decisions are to go to review); nullopt otherwise.
   std::optional<std::string> Suspension(const std::string& site, const std::string& camera) const;
@@ -150,6 +177,11 @@ class DriftMonitor {
   using Events = std::vector<std::pair<DriftEvent, DriftAlert>>;
   Stream& StreamFor(const std::string& site, const std::string& camera);
   void FitReference(Stream& s);
+  void Notify(const std::vector<std::pair<DriftEvent, DriftAlert>>& events) const;
+  // The embedding test of `window` against a fresh sample of the stream's reference
+  // embeddings, leaving out the reference's embeddings [skip_begin, skip_end) (a reference
+  // window is not compared with itself). Its z (mmd.h).
+  double EmbeddingZ(Stream& s, std::span<const float> window, size_t skip_begin, size_t skip_end);
   // Opens the stream's alert or refreshes it; the events for the sink go to `events`.
   void OnAlarm(Stream& s, size_t quantity, int64_t frame, int64_t time_ms, Events& events);
   // Bounds the alerts kept in memory (the store keeps them all).

@@ -98,6 +98,12 @@ class Predictor {
   // The site's own baseline, or NotFound.
   StatusOr<QualityBaseline> SiteBaseline(const std::string& site) const;
 
+  // Tells the drift monitor the first answer to an audit of `capture` (kept for the audit):
+  // whether the model's label was right. Answers that are not one of the model's classes
+  // (bad_image, new_item, skip) say nothing of it and are ignored, as is everything with
+  // monitoring off.
+  void ObserveAudit(const Capture& capture, const std::string& answer);
+
   const Classifier& model() const { return *model_; }
   // The drift monitor, or null when monitoring is off.
   const DriftMonitor* monitor() const { return monitor_.get(); }
