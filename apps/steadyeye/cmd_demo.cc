@@ -59,7 +59,7 @@ int RunLoop(const DemoArgs& args) {
   if (!model.ok()) return Fail(model.status());
   auto store = OpenSqliteStore(store_dir);
   if (!store.ok()) return Fail(store.status());
-  ServerMetrics metrics((*model)->card().id);
+  ServerMetrics metrics((*model)->card().Version());
   PredictorOptions options;
   options.audit_rate = 0.1;  // a short demo needs a larger audit for a useful interval
   auto alerts = AlertDispatcher::Create(**store, metrics, WebhookOptions{});

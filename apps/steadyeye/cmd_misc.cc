@@ -31,7 +31,9 @@ int RunExport(const ExportArgs& args) {
 int RunModelCard(const std::string& path) {
   auto model = Classifier::Load(path);
   if (!model.ok()) return Fail(model.status());
-  std::printf("%s\n", (*model)->card().ToJson().dump(2).c_str());
+  auto card = (*model)->card().ToJson();
+  card["version"] = (*model)->card().Version();  // derived, as served and registered
+  std::printf("%s\n", card.dump(2).c_str());
   return 0;
 }
 

@@ -66,6 +66,33 @@ void RetentionLoop(CaptureStore& store, const RetentionPolicy& policy, std::atom
   }
 }
 
+// The model to serve: `path`, registered in the store (and made its champion when it has
+// none), or else the store's champion.
+StatusOr<std::unique_ptr<Classifier>> LoadServedModel(const std::string& path, Store& store) {
+  if (path.empty()) {
+    SEYE_ASSIGN_OR_RETURN(const auto aliases, store.Aliases());
+    const auto champion = aliases.find(kChampionAlias);
+    if (champion == aliases.end()) {
+      return FailedPreconditionError(
+          "no --model, and the store has no champion: give --model, or register one with "
+          "`steadyeye models register --store ... --alias champion MODEL`");
+    }
+    SEYE_ASSIGN_OR_RETURN(const ModelRecord record, store.GetModel(champion->second));
+    return Classifier::Load(record.file);
+  }
+  SEYE_ASSIGN_OR_RETURN(auto model, Classifier::Load(path));
+  const int64_t now = UnixMillisNow();
+  SEYE_ASSIGN_OR_RETURN(const ModelRecord record,
+                        store.RegisterModel(path, model->card().Version(), model->card().ToJson(),
+                                            "serve", "served with --model", now));
+  SEYE_ASSIGN_OR_RETURN(const auto aliases, store.Aliases());
+  if (!aliases.count(kChampionAlias)) {
+    SEYE_RETURN_IF_ERROR(
+        store.SetAlias(kChampionAlias, record.id, "serve", "the first model served", now).status());
+  }
+  return model;
+}
+
 int RunServe(const ServeArgs& args) {
   // SIGTERM and SIGINT are taken by one watcher thread (below); every thread created from here
   // on inherits the blocked mask, so no request thread is interrupted.
@@ -76,14 +103,14 @@ int RunServe(const ServeArgs& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   ConfigureCompute(args.threads);
-  auto model = Classifier::Load(args.model);
-  if (!model.ok()) return Fail(model.status());
   StoreOptions store_options;
   store_options.double_review_share = args.double_review_share;
   store_options.seed = args.seed;
   auto store = OpenSqliteStore(args.store, store_options);
   if (!store.ok()) return Fail(store.status());
-  const std::string version = (*model)->card().id;
+  auto model = LoadServedModel(args.model, **store);
+  if (!model.ok()) return Fail(model.status());
+  const std::string version = (*model)->card().Version();
   const auto& calibration = (*model)->card().calibration;
   ServerMetrics metrics(version);
   PredictorOptions options;
@@ -178,7 +205,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ServeArgs>();
   auto* cmd = app.add_subcommand(
       "serve", "Serve calibrated, risk-controlled decisions over HTTP, keeping captures");
-  cmd->add_option("--model", args->model, "Model bundle (.seye)")->required();
+  cmd->add_option("--model", args->model,
+                  "Model bundle (.seye); registered in the store, and its champion if it has none. "
+                  "Default: the store's champion (steadyeye models)");
   cmd->add_option("--store", args->store,
                   "Capture store folder (SQLite + images; created if missing)")
       ->required();

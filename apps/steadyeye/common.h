@@ -78,6 +78,7 @@ void AddCalibrateCommand(CLI::App& app, int& exit_code);
 void AddServeCommand(CLI::App& app, int& exit_code);
 void AddCapturesCommand(CLI::App& app, int& exit_code);
 void AddTokenCommand(CLI::App& app, int& exit_code);
+void AddModelsCommand(CLI::App& app, int& exit_code);
 void AddReplayCommand(CLI::App& app, int& exit_code);
 
 // Images to replay: an image folder or a dataset, shuffled with `seed`, at most `limit` (0: all),

@@ -2,9 +2,20 @@
 
 #include <set>
 
+#include "steadyeye/core/hash.h"
+
 namespace steadyeye {
 
 using nlohmann::json;
+
+std::string ModelCard::Version() const {
+  if (!calibration && quality_baseline.is_null()) return id;
+  const std::string fitted =
+      (calibration ? calibration->ToJson().dump() : "") + "|" + quality_baseline.dump();
+  const Digest digest = Sha256Of(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(fitted.data()), fitted.size()));
+  return id + "." + ToHex(digest).substr(0, 8);
+}
 
 json ModelCard::ToJson() const {
   json j{

@@ -226,7 +226,7 @@ std::vector<Route> PredictRoutes(ServerContext& ctx) {
        [c](const auto&, auto& res, const Caller&) {
          SendJson(res, c->ready ? 200 : 503,
                   {{"ready", c->ready.load()},
-                   {"model_version", c->predictor.model().card().id},
+                   {"model_version", c->predictor.model().card().Version()},
                    {"queue_depth", c->predictor.queue_depth()}});
        }},
       {"metrics",

@@ -168,7 +168,7 @@ Status Predictor::Prepare(const PredictRequest& request, Job& job) {
   PredictResult& r = job.result;
   r.quality = quality.ToJson();
   r.baseline = baseline_name;
-  r.model_version = model_->card().id;
+  r.model_version = model_->card().Version();
   r.time_ms = request.time_ms.value_or(UnixMillisNow());
   for (const auto& flag : quality.flags) {
     const std::string reason = "quality:" + flag.reason;

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 // 1: captures and images. 2: review tasks and answers, site weights, tokens. 3: each task keeps
 // its site's weight, so the next task is an index walk. Older stores upgrade on open: missing
 // tables are created, missing columns added.
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 constexpr size_t kMaxListLimit = 1000;
 
 // Column order shared by every SELECT of a whole capture (ReadCapture reads it).
@@ -118,6 +118,30 @@ CREATE TABLE IF NOT EXISTS alerts (
   body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_site ON alerts(site, id);
+CREATE TABLE IF NOT EXISTS models (
+  id TEXT PRIMARY KEY,
+  parent TEXT NOT NULL,
+  registered_ms INTEGER NOT NULL,
+  registered_by TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  card TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS model_aliases (
+  alias TEXT PRIMARY KEY,
+  model_id TEXT NOT NULL REFERENCES models(id),
+  updated_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alias_changes (
+  id INTEGER PRIMARY KEY,
+  alias TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  previous TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  by_whom TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  rollback INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alias_changes_alias ON alias_changes(alias, id);
 )sql";
 
 const char* kTasksForVersion1Captures = R"sql(

@@ -1,6 +1,7 @@
 // The embedded store: SQLite (WAL) for metadata, content-addressed files for images. One class
-// behind four interfaces (captures, review queue, tokens, alerts), one file per interface:
-// sqlite_capture_store.cc, sqlite_review_queue.cc, sqlite_token_store.cc, sqlite_alert_store.cc. Private to src/store.
+// behind five interfaces (captures, review queue, tokens, alerts, models), one file per
+// interface: sqlite_capture_store.cc, sqlite_review_queue.cc, sqlite_token_store.cc,
+// sqlite_alert_store.cc, sqlite_model_registry.cc. Private to src/store.
 //
 // Locking: writes go through `writer_` under `write_mu_`; reads through `reader_` under
 // `read_mu_` (WAL lets them run beside a write). Never take read_mu_ while holding write_mu_ in
@@ -73,6 +74,24 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<nlohmann::json>> ListAlerts(const AlertQuery& query) const override;
   StatusOr<int64_t> MaxAlertId() const override;
 
+  // ModelRegistry (sqlite_model_registry.cc)
+  StatusOr<ModelRecord> RegisterModel(const std::filesystem::path& bundle,
+                                      const std::string& version, const nlohmann::json& card,
+                                      const std::string& by, const std::string& reason,
+                                      int64_t now_ms) override;
+  StatusOr<ModelRecord> GetModel(const std::string& id_or_prefix) const override;
+  StatusOr<std::vector<ModelRecord>> ListModels() const override;
+  StatusOr<AliasChange> SetAlias(const std::string& alias, const std::string& model_id,
+                                 const std::string& by, const std::string& reason,
+                                 int64_t now_ms) override;
+  StatusOr<AliasChange> RemoveAlias(const std::string& alias, const std::string& by,
+                                    const std::string& reason, int64_t now_ms) override;
+  StatusOr<AliasChange> RollbackAlias(const std::string& alias, const std::string& by,
+                                      int64_t now_ms) override;
+  StatusOr<std::map<std::string, std::string>> Aliases() const override;
+  StatusOr<std::vector<AliasChange>> AliasHistory(const std::string& alias,
+                                                  size_t limit) const override;
+
  private:
   // The schema version found (0 for a new database); FailedPrecondition for a newer one.
   static StatusOr<int64_t> CheckSchema(Database& db);
@@ -82,6 +101,15 @@ class SqliteStore final : public Store {
   Status RemoveWhere(const std::string& where, const std::string& order,
                      std::optional<int64_t> bytes_to_free, RetentionReport& report);
   void CheckpointLoop(Database& db);
+
+  // Registry helpers; MoveAlias and RollbackTarget need write_mu_ held.
+  std::filesystem::path ModelPath(const std::string& id) const;
+  StatusOr<ModelRecord> ReadModel(const Statement& s) const;
+  StatusOr<AliasChange> MoveAlias(const std::string& alias, const std::string& model_id,
+                                  const std::string& by, const std::string& reason, int64_t now_ms,
+                                  bool rollback);
+  // The model a rollback of `alias` goes back to ("" = unset); nullopt when there is none.
+  StatusOr<std::optional<std::string>> RollbackTarget(const std::string& alias);
 
   // Review queue helpers; callers hold write_mu_ (inside a transaction where they write).
   Status AddTask(const Capture& capture);

@@ -26,7 +26,7 @@ TEST_F(Server, PredictsDecidesAndKeepsWhatMustBeKept) {
   auto c = server->Client();
   std::set<std::string> decisions;
   const std::string model_id =
-      json::parse(RunCommand(Binary() + " model-card " + Path("m.seye")).out)["id"];
+      json::parse(RunCommand(Binary() + " model-card " + Path("m.seye")).out)["version"];
   for (size_t i = 0; i < 30; ++i) {
     auto r = Post(c, "site=plant-a&camera=line-1&ts=2026-11-29T06:00:00Z", ReadText(images_[i]));
     ASSERT_TRUE(r);

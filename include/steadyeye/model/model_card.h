@@ -37,6 +37,12 @@ struct ModelCard {
   // the fallback for sites without their own. Null when none was recorded.
   nlohmann::json quality_baseline;
 
+  // The version a deployment serves, records with every decision and keys its registry by: the
+  // weights' id alone, or "<id>.<8 hex>" with a digest of the calibration and the quality
+  // baseline when either is present. Re-fitting them (for one site, say) makes a new version
+  // of the same weights.
+  std::string Version() const;
+
   nlohmann::json ToJson() const;
   // Validates required fields, class names (non-empty, unique) and the input spec.
   static StatusOr<ModelCard> FromJson(const nlohmann::json& j);

@@ -1,0 +1,106 @@
+// The model registry: every model a deployment has served or may serve, with its lineage, and
+// the aliases that say which model serves where.
+//
+// A model is registered once, by its version (ModelCard::Version: the weights' hash, plus a
+// digest of its calibration and quality baseline when it has them): its
+// bundle is copied into the store (<store>/models/<id>.seye) so that the registry never points
+// at a file someone may move, and its card (parent, data with fingerprints, hyper-parameters,
+// metrics, calibration) is kept with who or what registered it and why.
+//
+// Aliases name one model each and can move:
+//   "champion"             the model every site gets unless it has its own;
+//   "site:<site>"          a site's own model (a per-site override of the champion);
+//   "challenger"           a candidate for the champion, scored in the shadow;
+//   "challenger:<site>"    a candidate for one site.
+// Every move of an alias is recorded (who, when, why, from which model), so that rollback is one
+// step: the alias goes back to the model it named before its last move.
+//
+// Thread-safety: as the store (every method may be called from any thread). Durable when a
+// method returns OK.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "steadyeye/core/status.h"
+
+namespace steadyeye {
+
+inline constexpr const char* kChampionAlias = "champion";
+inline constexpr const char* kChallengerAlias = "challenger";
+
+// "site:<site>" / "challenger:<site>".
+std::string SiteAlias(const std::string& site);
+std::string SiteChallengerAlias(const std::string& site);
+// OK for the alias forms above (site names as core/name.h allows); InvalidArgument naming them
+// otherwise.
+Status ValidateAlias(const std::string& alias);
+
+struct ModelRecord {
+  std::string id;      // the version (ModelCard::Version)
+  std::string parent;  // the card's parent id; empty for a model trained from scratch
+  int64_t registered_ms = 0;
+  std::string registered_by;   // a person ("cli:<user>") or the loop ("drift-alert:12", ...)
+  std::string reason;          // why it was made or registered, in words
+  nlohmann::json card;         // the whole model card: data, hyper-parameters, metrics, ...
+  std::filesystem::path file;  // the bundle inside the store
+  nlohmann::json ToJson() const;
+};
+
+struct AliasChange {
+  int64_t id = 0;  // increasing
+  std::string alias;
+  std::string model_id;  // empty: the alias was removed
+  std::string previous;  // empty: the alias was new
+  int64_t at_ms = 0;
+  std::string by, reason;
+  nlohmann::json ToJson() const;
+};
+
+class ModelRegistry {
+ public:
+  virtual ~ModelRegistry() = default;
+
+  // Registers the bundle at `bundle`, of version `version` and card `card` (the caller has
+  // loaded and validated it; its "parent_id" is read). Registering a version again returns the
+  // record made the first time. InvalidArgument for a version that is not a name (core/name.h);
+  // the copy's I/O error otherwise.
+  virtual StatusOr<ModelRecord> RegisterModel(const std::filesystem::path& bundle,
+                                              const std::string& version,
+                                              const nlohmann::json& card, const std::string& by,
+                                              const std::string& reason, int64_t now_ms) = 0;
+  // By id or a unique prefix of one (at least 4 characters). NotFound; InvalidArgument for an
+  // ambiguous prefix, naming the matches.
+  virtual StatusOr<ModelRecord> GetModel(const std::string& id_or_prefix) const = 0;
+  // Oldest first.
+  virtual StatusOr<std::vector<ModelRecord>> ListModels() const = 0;
+
+  // Points `alias` at a registered model (NotFound otherwise) and records the move.
+  virtual StatusOr<AliasChange> SetAlias(const std::string& alias, const std::string& model_id,
+                                         const std::string& by, const std::string& reason,
+                                         int64_t now_ms) = 0;
+  // Removes a site's override or a challenger (the champion cannot be removed: it can only
+  // move). NotFound when the alias is not set.
+  virtual StatusOr<AliasChange> RemoveAlias(const std::string& alias, const std::string& by,
+                                            const std::string& reason, int64_t now_ms) = 0;
+  // Moves `alias` back to the model it named before its last move (removing it if it was new).
+  // FailedPrecondition when it has no earlier model.
+  virtual StatusOr<AliasChange> RollbackAlias(const std::string& alias, const std::string& by,
+                                              int64_t now_ms) = 0;
+  // alias -> model id.
+  virtual StatusOr<std::map<std::string, std::string>> Aliases() const = 0;
+  // Moves, newest first; of one alias or (empty) all.
+  virtual StatusOr<std::vector<AliasChange>> AliasHistory(const std::string& alias,
+                                                          size_t limit) const = 0;
+};
+
+// The model that serves `site`: its override, else the champion; nullopt when neither is set.
+std::optional<std::string> ModelForSite(const std::map<std::string, std::string>& aliases,
+                                        const std::string& site);
+
+}  // namespace steadyeye

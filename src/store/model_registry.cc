@@ -1,0 +1,57 @@
+#include "steadyeye/store/model_registry.h"
+
+#include "steadyeye/core/name.h"
+#include "steadyeye/core/time.h"
+
+namespace steadyeye {
+
+namespace {
+
+constexpr const char* kSitePrefix = "site:";
+constexpr const char* kSiteChallengerPrefix = "challenger:";
+
+}  // namespace
+
+std::string SiteAlias(const std::string& site) { return kSitePrefix + site; }
+std::string SiteChallengerAlias(const std::string& site) { return kSiteChallengerPrefix + site; }
+
+Status ValidateAlias(const std::string& alias) {
+  if (alias == kChampionAlias || alias == kChallengerAlias) return Status::Ok();
+  for (const std::string prefix : {kSitePrefix, kSiteChallengerPrefix}) {
+    if (alias.rfind(prefix, 0) == 0) return ValidateName(alias.substr(prefix.size()), "site");
+  }
+  return InvalidArgumentError("unknown alias '" + alias +
+                              "': use champion, challenger, site:<site> or challenger:<site>");
+}
+
+std::optional<std::string> ModelForSite(const std::map<std::string, std::string>& aliases,
+                                        const std::string& site) {
+  if (auto it = aliases.find(SiteAlias(site)); it != aliases.end()) return it->second;
+  if (auto it = aliases.find(kChampionAlias); it != aliases.end()) return it->second;
+  return std::nullopt;
+}
+
+nlohmann::json ModelRecord::ToJson() const {
+  return {{"id", id},
+          {"parent", parent.empty() ? nlohmann::json() : nlohmann::json(parent)},
+          {"registered", FormatUnixMillis(registered_ms)},
+          {"registered_by", registered_by},
+          {"reason", reason},
+          {"file", file.string()},
+          {"card", card}};
+}
+
+nlohmann::json AliasChange::ToJson() const {
+  auto or_null = [](const std::string& s) {
+    return s.empty() ? nlohmann::json() : nlohmann::json(s);
+  };
+  return {{"id", id},
+          {"alias", alias},
+          {"model", or_null(model_id)},
+          {"previous", or_null(previous)},
+          {"at", FormatUnixMillis(at_ms)},
+          {"by", by},
+          {"reason", reason}};
+}
+
+}  // namespace steadyeye
