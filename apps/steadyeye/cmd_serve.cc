@@ -12,6 +12,7 @@
 #include "steadyeye/server/alerts.h"
 #include "steadyeye/server/http_server.h"
 #include "steadyeye/server/predictor.h"
+#include "steadyeye/server/registry_follower.h"
 #include "steadyeye/store/store.h"
 
 namespace steadyeye::cli {
@@ -46,6 +47,7 @@ struct ServeArgs {
   bool no_drift = false;
   DriftOptions drift;
   std::string drift_action = "suspend";
+  double registry_poll_s = 1;
   WebhookOptions webhook;
 };
 
@@ -152,6 +154,17 @@ int RunServe(const ServeArgs& args) {
     sites += *n;
   }
 
+  // Without --model the server follows the registry: promotions, site assignments and
+  // rollbacks reach it within a poll.
+  std::unique_ptr<RegistryFollower> follower;
+  if (args.model.empty()) {
+    follower = std::make_unique<RegistryFollower>(
+        **store, **predictor,
+        [](const std::string& line) { std::fprintf(stderr, "steadyeye: %s\n", line.c_str()); });
+    if (auto synced = follower->SyncOnce(); !synced.ok()) return Fail(synced.status());
+    follower->Start(std::chrono::milliseconds(int64_t(args.registry_poll_s * 1000)));
+  }
+
   HttpServer server(**predictor, **store, metrics, http);
   if (Status st = server.Bind(); !st.ok()) return Fail(st);
   std::atomic<bool> done{false};
@@ -206,8 +219,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "serve", "Serve calibrated, risk-controlled decisions over HTTP, keeping captures");
   cmd->add_option("--model", args->model,
-                  "Model bundle (.seye); registered in the store, and its champion if it has none. "
-                  "Default: the store's champion (steadyeye models)");
+                  "Model bundle (.seye): serve it alone (registered in the store, and its "
+                  "champion if it has none). Without it the server follows the registry: the "
+                  "champion, and each site's own model (steadyeye models)");
   cmd->add_option("--store", args->store,
                   "Capture store folder (SQLite + images; created if missing)")
       ->required();
@@ -273,6 +287,10 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                   "Frames without a new alarm after which an alert resolves")
       ->capture_default_str()
       ->check(CLI::Range(20, 10'000'000));
+  cmd->add_option("--registry-poll", args->registry_poll_s,
+                  "Without --model: seconds between looks at the registry's aliases")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
   cmd->add_option("--drift-action", args->drift_action,
                   "While a stream's alert is open: suspend its automatic decisions (send them "
                   "to review), or none")

@@ -537,7 +537,8 @@ void DriftMonitor::AddToHistory(Stream& s, const DriftObservation& o, int64_t fr
   b.review += o.review ? 1 : 0;
   b.bad += o.quality_flagged ? 1 : 0;
   b.confidence += o.confidence;
-  if (options_.atc_threshold && o.confidence >= *options_.atc_threshold) ++b.above_atc;
+  const std::optional<double> atc = o.atc_threshold ? o.atc_threshold : options_.atc_threshold;
+  if (atc && o.confidence >= *atc) ++b.above_atc;
   for (size_t m = 0; m < kNumQualityMetrics; ++m) b.quality[m] += o.quality[m];
   if (size_t(b.frames) < std::max<size_t>(1, options_.history_every)) return;
   const double n = double(b.frames);
@@ -555,13 +556,33 @@ void DriftMonitor::AddToHistory(Stream& s, const DriftObservation& o, int64_t fr
        {"review_rate", double(b.review) / n},
        {"bad_image_rate", double(b.bad) / n},
        {"confidence", b.confidence / n},
-       {"accuracy_label_free",
-        options_.atc_threshold ? nlohmann::json(double(b.above_atc) / n) : nlohmann::json()},
+       {"accuracy_label_free", atc ? nlohmann::json(double(b.above_atc) / n) : nlohmann::json()},
        {"score", s.fitted ? nlohmann::json(score) : nlohmann::json()},
        {"alert", s.open_alert ? nlohmann::json(alerts_[*s.open_alert].id) : nlohmann::json()},
        {"quality", quality}});
   if (s.history.size() > options_.history_points) s.history.pop_front();
   b = {};
+}
+
+void DriftMonitor::Relearn(const std::function<bool(const std::string& site)>& which) {
+  Events events;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, stream] : streams_) {
+      if (!which(key.first)) continue;
+      if (stream->open_alert) {
+        DriftAlert& a = alerts_[*stream->open_alert];
+        a.state = "resolved";
+        a.resolved_ms = UnixMillisNow();
+        events.emplace_back(DriftEvent::kResolved, a);
+      }
+      auto history = std::move(stream->history);
+      stream.reset();
+      Stream& fresh = StreamFor(key.first, key.second);
+      fresh.history = std::move(history);
+    }
+  }
+  Notify(events);
 }
 
 StatusOr<nlohmann::json> DriftMonitor::History(const std::string& site,

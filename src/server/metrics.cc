@@ -144,8 +144,18 @@ std::string ServerMetrics::Render(size_t queue_depth, size_t captures_pending, b
       "steadyeye_ready {}\n"
       "# HELP steadyeye_model_info The model being served.\n# TYPE steadyeye_model_info gauge\n"
       "steadyeye_model_info{{version=\"{}\"}} 1\n",
-      queue_depth, captures_pending, ready ? 1 : 0, EscapeLabelValue(model_version_));
+      queue_depth, captures_pending, ready ? 1 : 0, EscapeLabelValue(ModelVersion()));
   return out;
+}
+
+void ServerMetrics::SetModelVersion(std::string version) {
+  std::lock_guard lock(version_mu_);
+  model_version_ = std::move(version);
+}
+
+std::string ServerMetrics::ModelVersion() const {
+  std::lock_guard lock(version_mu_);
+  return model_version_;
 }
 
 }  // namespace steadyeye

@@ -39,7 +39,7 @@ void DriftState(ServerContext& ctx, httplib::Response& res) {
               {"frames_per_false_alarm", o.frames_per_false_alarm},
               {"resolve_frames", o.resolve_frames},
               {"suspend_on_alert", o.suspend_on_alert}}},
-            {"model_version", ctx.predictor.model().card().Version()},
+            {"model_version", ctx.predictor.model()->card().Version()},
             {"streams", monitor->Streams()}});
 }
 

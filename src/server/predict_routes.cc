@@ -132,6 +132,14 @@ void PutSiteWeight(ServerContext& ctx, const httplib::Request& req, httplib::Res
   SendJson(res, 200, {{"site", site}, {"weight", weight}});
 }
 
+// The sites served by a model of their own, with its version.
+nlohmann::json SiteModels(const Predictor& predictor) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [site, version] : predictor.ModelVersions())
+    if (!site.empty()) out[site] = version;
+  return out;
+}
+
 }  // namespace
 
 std::vector<Route> PredictRoutes(ServerContext& ctx) {
@@ -226,7 +234,8 @@ std::vector<Route> PredictRoutes(ServerContext& ctx) {
        [c](const auto&, auto& res, const Caller&) {
          SendJson(res, c->ready ? 200 : 503,
                   {{"ready", c->ready.load()},
-                   {"model_version", c->predictor.model().card().Version()},
+                   {"model_version", c->predictor.model()->card().Version()},
+                   {"site_models", SiteModels(c->predictor)},
                    {"queue_depth", c->predictor.queue_depth()}});
        }},
       {"metrics",

@@ -15,24 +15,25 @@ namespace {
 
 constexpr size_t kTopK = 3;
 
-// One model call for a batch of normalised images; one row per image: its logits, then its
-// embedding when `with_embeddings` (for the drift monitor).
-std::vector<StatusOr<std::vector<float>>> RunModel(const Classifier& model,
-                                                   std::vector<std::vector<float>>& images,
-                                                   bool with_embeddings) {
+// One model call for a batch of normalised images of one model; one row per image: its logits,
+// then its embedding when `with_embeddings` (for the drift monitor).
+std::vector<StatusOr<std::vector<float>>> RunModel(
+    const Classifier& model, std::span<const std::vector<float>* const> images,
+    bool with_embeddings) {
   const size_t per = model.card().input.values_per_image(), k = model.num_classes();
   const size_t e = with_embeddings ? model.embedding_size() : 0;
   std::vector<float> inputs(images.size() * per);
   for (size_t i = 0; i < images.size(); ++i)
-    std::copy(images[i].begin(), images[i].end(), inputs.begin() + i * per);
+    std::copy(images[i]->begin(), images[i]->end(), inputs.begin() + long(i * per));
   std::vector<float> embeddings;
   auto logits = e ? model.LogitsAndEmbeddings(inputs, images.size(), embeddings)
                   : model.Logits(inputs, images.size());
   std::vector<StatusOr<std::vector<float>>> out;
   for (size_t i = 0; i < images.size(); ++i) {
     if (logits.ok()) {
-      std::vector<float> row(logits->begin() + i * k, logits->begin() + (i + 1) * k);
-      row.insert(row.end(), embeddings.begin() + i * e, embeddings.begin() + (i + 1) * e);
+      std::vector<float> row(logits->begin() + long(i * k), logits->begin() + long((i + 1) * k));
+      row.insert(row.end(), embeddings.begin() + long(i * e),
+                 embeddings.begin() + long((i + 1) * e));
       out.emplace_back(std::move(row));
     } else {
       out.emplace_back(logits.status());
@@ -75,16 +76,81 @@ nlohmann::json PredictResult::ToJson() const {
           {"latency_ms", latency_ms}};
 }
 
-Predictor::Predictor(std::unique_ptr<Classifier> model, CaptureStore& store, ServerMetrics& metrics,
-                     const PredictorOptions& options)
-    : model_(std::move(model)), metrics_(metrics), options_(options), audit_rng_(options.seed) {
-  const Classifier* m = model_.get();
+namespace {
+
+std::optional<double> AtcThresholdOf(const Classifier& model) {
+  const auto& c = model.card().calibration;
+  return c ? c->atc_threshold : std::nullopt;
+}
+
+}  // namespace
+
+// A model as served: with its quality baseline, parsed once.
+struct Predictor::Served {
+  std::shared_ptr<const Classifier> model;
+  std::shared_ptr<const QualityBaseline> baseline;  // the model's training baseline, or null
+  std::string version;
+};
+
+// What every site is served, swapped as a whole.
+struct Predictor::Serving {
+  Served fallback;
+  std::map<std::string, Served> by_site;
+  const Served& For(const std::string& site) const {
+    auto it = by_site.find(site);
+    return it == by_site.end() ? fallback : it->second;
+  }
+};
+
+namespace {
+
+StatusOr<std::shared_ptr<const QualityBaseline>> ModelBaseline(const Classifier& model) {
+  if (model.card().quality_baseline.is_null()) return std::shared_ptr<const QualityBaseline>();
+  auto b = QualityBaseline::FromJson(model.card().quality_baseline);
+  if (!b.ok())
+    return b.status().WithContext("the quality baseline of model " + model.card().Version());
+  return std::make_shared<const QualityBaseline>(std::move(*b));
+}
+
+// Runs each model's share of a batch (in practice one model; two only during a switch).
+std::vector<StatusOr<std::vector<float>>> RunBatch(std::vector<const Classifier*>& models,
+                                                   std::vector<const std::vector<float>*>& inputs,
+                                                   bool with_embeddings) {
+  std::vector<StatusOr<std::vector<float>>> out(inputs.size(), Status::Ok());
+  std::vector<bool> done(inputs.size(), false);
+  for (size_t first = 0; first < inputs.size(); ++first) {
+    if (done[first]) continue;
+    std::vector<size_t> members;
+    std::vector<const std::vector<float>*> group;
+    for (size_t i = first; i < inputs.size(); ++i) {
+      if (!done[i] && models[i] == models[first]) {
+        members.push_back(i);
+        group.push_back(inputs[i]);
+        done[i] = true;
+      }
+    }
+    auto rows = RunModel(*models[first], group, with_embeddings);
+    for (size_t j = 0; j < members.size(); ++j) out[members[j]] = std::move(rows[j]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Predictor::Predictor(CaptureStore& store, ServerMetrics& metrics, const PredictorOptions& options)
+    : metrics_(metrics), options_(options), audit_rng_(options.seed) {
   MicroBatchOptions batching = options.batching;
   batching.thread_name = "seye-model";
   const bool with_embeddings = options.drift.has_value();
-  batcher_ = std::make_unique<MicroBatcher<std::vector<float>, std::vector<float>>>(
-      [m, with_embeddings](std::vector<std::vector<float>>& images) {
-        return RunModel(*m, images, with_embeddings);
+  batcher_ = std::make_unique<MicroBatcher<ModelInput, std::vector<float>>>(
+      [with_embeddings](std::vector<ModelInput>& batch) {
+        std::vector<const Classifier*> models;
+        std::vector<const std::vector<float>*> inputs;
+        for (const auto& item : batch) {
+          models.push_back(item.model);
+          inputs.push_back(&item.values);
+        }
+        return RunBatch(models, inputs, with_embeddings);
       },
       batching, [this](size_t n) { metrics_.ObserveBatch(n); });
   CaptureStore* s = &store;
@@ -104,32 +170,75 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Create(std::unique_ptr<Classifie
   if (!(options.audit_rate >= 0 && options.audit_rate <= 1)) {
     return InvalidArgumentError("the audit rate must be in [0, 1]");
   }
-  std::shared_ptr<const QualityBaseline> model_baseline;
-  if (!model->card().quality_baseline.is_null()) {
-    auto b = QualityBaseline::FromJson(model->card().quality_baseline);
-    if (!b.ok()) return b.status().WithContext("the model's quality baseline");
-    model_baseline = std::make_shared<const QualityBaseline>(std::move(*b));
-  }
-  std::unique_ptr<Predictor> p(new Predictor(std::move(model), store, metrics, options));
-  p->model_baseline_ = std::move(model_baseline);
+  if (!model) return InvalidArgumentError("a predictor needs a model");
+  std::shared_ptr<const Classifier> shared(std::move(model));
+  SEYE_ASSIGN_OR_RETURN(auto baseline, ModelBaseline(*shared));
+  std::unique_ptr<Predictor> p(new Predictor(store, metrics, options));
+  auto serving = std::make_shared<Serving>();
+  serving->fallback = {shared, std::move(baseline), shared->card().Version()};
+  p->serving_.store(std::move(serving));
   if (options.drift) {
     DriftOptions drift = *options.drift;
-    drift.num_classes = p->model_->num_classes();
+    drift.num_classes = shared->num_classes();
     drift.audit_rate = options.audit_rate;
-    if (const auto& c = p->model_->card().calibration) drift.atc_threshold = c->atc_threshold;
     p->monitor_ = std::make_unique<DriftMonitor>(drift, options.drift_sink);
   }
   return p;
 }
 
+Status Predictor::SwitchModels(ModelAssignment assignment) {
+  if (!assignment.default_model)
+    return InvalidArgumentError("a model assignment needs a default model");
+  std::lock_guard lock(switch_mu_);
+  const auto before = serving();
+  const auto& classes = before->fallback.model->card().class_names;
+  auto served = [&](std::shared_ptr<const Classifier> m) -> StatusOr<Served> {
+    if (m->card().class_names != classes) {
+      return FailedPreconditionError("model " + m->card().Version() +
+                                     " has other classes than the model served; a model with "
+                                     "other classes needs a new store");
+    }
+    SEYE_ASSIGN_OR_RETURN(auto baseline, ModelBaseline(*m));
+    const std::string version = m->card().Version();
+    return Served{std::move(m), std::move(baseline), version};
+  };
+  auto next = std::make_shared<Serving>();
+  SEYE_ASSIGN_OR_RETURN(next->fallback, served(std::move(assignment.default_model)));
+  for (auto& [site, m] : assignment.by_site) {
+    SEYE_RETURN_IF_ERROR(ValidateName(site, "site"));
+    if (!m) return InvalidArgumentError("no model given for site " + site);
+    SEYE_ASSIGN_OR_RETURN(next->by_site[site], served(std::move(m)));
+  }
+  serving_.store(next);
+  metrics_.SetModelVersion(next->fallback.version);
+  if (monitor_) {
+    // A stream whose model changed learns its reference again.
+    monitor_->Relearn([&](const std::string& site) {
+      return before->For(site).version != next->For(site).version;
+    });
+  }
+  return Status::Ok();
+}
+
+std::shared_ptr<const Classifier> Predictor::model(const std::string& site) const {
+  return serving()->For(site).model;
+}
+
+std::map<std::string, std::string> Predictor::ModelVersions() const {
+  const auto s = serving();
+  std::map<std::string, std::string> out{{"", s->fallback.version}};
+  for (const auto& [site, served] : s->by_site) out[site] = served.version;
+  return out;
+}
+
 std::pair<std::shared_ptr<const QualityBaseline>, std::string> Predictor::BaselineFor(
-    const std::string& site) const {
+    const std::string& site, const Served& served) const {
   {
     std::lock_guard lock(baselines_mu_);
     if (auto it = site_baselines_.find(site); it != site_baselines_.end())
       return {it->second, "site"};
   }
-  return {model_baseline_, model_baseline_ ? "model" : "none"};
+  return {served.baseline, served.baseline ? "model" : "none"};
 }
 
 bool Predictor::DrawAudit() {
@@ -140,6 +249,8 @@ bool Predictor::DrawAudit() {
 // One request on its way through the stages; see PredictMany.
 struct Predictor::Job {
   std::chrono::steady_clock::time_point start;
+  std::shared_ptr<const Serving> serving;  // taken once: the whole request uses one model
+  const Served* served = nullptr;
   Status status;
   PredictResult result;
   std::string format;
@@ -155,20 +266,23 @@ struct Predictor::Job {
 Status Predictor::Prepare(const PredictRequest& request, Job& job) {
   job.start = std::chrono::steady_clock::now();
   SEYE_RETURN_IF_ERROR(ValidateName(request.site, "site"));
+  job.serving = serving();
+  job.served = &job.serving->For(request.site);
+  const Classifier& model = *job.served->model;
   SEYE_RETURN_IF_ERROR(ValidateName(request.camera, "camera"));
   // Refuses empty input and anything but PNG and JPEG, with the cause.
   SEYE_ASSIGN_OR_RETURN(const Image image, DecodeImage(request.image, options_.limits));
   job.format = ImageFormatName(request.image);
-  const auto [baseline, baseline_name] = BaselineFor(request.site);
+  const auto [baseline, baseline_name] = BaselineFor(request.site, *job.served);
   SEYE_ASSIGN_OR_RETURN(const QualityAssessment quality, AssessQuality(image, baseline.get()));
-  const InputSpec& spec = model_->card().input;
+  const InputSpec& spec = model.card().input;
   std::vector<float> input(spec.values_per_image());
   Normalize(ConformImage(image, spec).pixels, spec, input);
-  SEYE_ASSIGN_OR_RETURN(job.logits, batcher_->Submit(std::move(input)));
+  SEYE_ASSIGN_OR_RETURN(job.logits, batcher_->Submit({&model, std::move(input)}));
   PredictResult& r = job.result;
   r.quality = quality.ToJson();
   r.baseline = baseline_name;
-  r.model_version = model_->card().Version();
+  r.model_version = job.served->version;
   r.time_ms = request.time_ms.value_or(UnixMillisNow());
   for (const auto& flag : quality.flags) {
     const std::string reason = "quality:" + flag.reason;
@@ -184,21 +298,22 @@ Status Predictor::Prepare(const PredictRequest& request, Job& job) {
 
 Status Predictor::Decide(const PredictRequest& request, Job& job) {
   SEYE_ASSIGN_OR_RETURN(const std::vector<float> row, job.logits.get());
-  const size_t k = model_->num_classes();
+  const Classifier& model = *job.served->model;
+  const size_t k = model.num_classes();
   const std::span<const float> logits(row.data(), k), embedding(row.data() + k, row.size() - k);
-  job.probabilities = TemperedSoftmax(logits, k, model_->temperature());
+  job.probabilities = TemperedSoftmax(logits, k, model.temperature());
   const auto& probs = job.probabilities;
   std::vector<int> order(k);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return probs[a] > probs[b]; });
-  const auto& names = model_->card().class_names;
+  const auto& names = model.card().class_names;
   PredictResult& r = job.result;
   r.label = order[0];
   r.label_name = names[order[0]];
   r.confidence = probs[order[0]];
   for (size_t i = 0; i < std::min(kTopK, k); ++i)
     r.top.emplace_back(names[order[i]], probs[order[i]]);
-  const auto& card = model_->card();
+  const auto& card = model.card();
   if (!card.calibration) {
     r.reasons.push_back("not_calibrated");
   } else if (!card.calibration->threshold.certified) {
@@ -217,7 +332,8 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
                                                .confidence = r.confidence,
                                                .label = r.label,
                                                .review = !r.reasons.empty(),
-                                               .embedding = {embedding.begin(), embedding.end()}});
+                                               .embedding = {embedding.begin(), embedding.end()},
+                                               .atc_threshold = AtcThresholdOf(model)});
     if (suspension) r.reasons.push_back("drift:" + *suspension);
   }
   r.decision = r.reasons.empty() ? "auto" : "review";
@@ -259,7 +375,7 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
 
 void Predictor::ObserveAudit(const Capture& capture, const std::string& answer) {
   if (!monitor_ || capture.kept_because != KeptBecause::kAudit) return;
-  const auto& names = model_->card().class_names;
+  const auto& names = model()->card().class_names;
   if (std::find(names.begin(), names.end(), answer) == names.end()) return;
   monitor_->ObserveAudit(capture.site, capture.camera, UnixMillisNow(),
                          answer == capture.label_name);

@@ -46,7 +46,7 @@ StatusOr<nlohmann::json> TaskJson(ServerContext& ctx, const ReviewTask& t) {
                       {"answers_needed", t.answers_needed},
                       {"lease_until", FormatUnixMillis(t.lease_until_ms)}};
   if (!t.blind()) {
-    j["suggestions"] = Suggestions(c, ctx.predictor.model().card().class_names);
+    j["suggestions"] = Suggestions(c, ctx.predictor.model()->card().class_names);
     j["reasons"] = c.reasons;
   }
   return j;
@@ -75,7 +75,7 @@ void Next(ServerContext& ctx, const httplib::Request& req, httplib::Response& re
   auto task =
       ctx.store.NextTask(caller.name, UnixMillisNow(), ctx.options.review_lease_ms, besides);
   if (!task.ok()) return SendError(res, task.status());
-  nlohmann::json body = {{"task", nullptr}, {"classes", ctx.predictor.model().card().class_names}};
+  nlohmann::json body = {{"task", nullptr}, {"classes", ctx.predictor.model()->card().class_names}};
   if (task->has_value()) {
     auto j = TaskJson(ctx, **task);
     if (!j.ok()) return SendError(res, j.status());
@@ -109,7 +109,7 @@ void AnswerTask(ServerContext& ctx, const httplib::Request& req, httplib::Respon
     return SendError(
         res, InvalidArgumentError("send {\"answer\": \"<class>|bad_image|new_item|skip\"}"));
   const std::string answer = (*json)["answer"];
-  if (Status st = ValidateAnswer(answer, ctx.predictor.model().card().class_names); !st.ok())
+  if (Status st = ValidateAnswer(answer, ctx.predictor.model()->card().class_names); !st.ok())
     return SendError(res, st);
   auto stored = ctx.store.Answer(*id, caller.name, answer, UnixMillisNow());
   if (!stored.ok()) return SendError(res, stored.status());
@@ -131,7 +131,7 @@ void UndoTask(ServerContext& ctx, const httplib::Request& req, httplib::Response
   auto j = TaskJson(ctx, *task);
   if (!j.ok()) return SendError(res, j.status());
   nlohmann::json body = {{"task", std::move(*j)},
-                         {"classes", ctx.predictor.model().card().class_names}};
+                         {"classes", ctx.predictor.model()->card().class_names}};
   AddCounts(ctx, caller, body);
   SendJson(res, 200, body);
 }

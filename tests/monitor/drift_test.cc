@@ -251,6 +251,32 @@ TEST_F(DriftStream, SteadyAuditErrorsRaiseNoAlert) {
   EXPECT_TRUE(monitor.Streams()[0]["quantities"].contains("audit_error"));
 }
 
+TEST_F(DriftStream, RelearningAfterAModelChangeResolvesTheAlertAndStartsAReference) {
+  std::vector<DriftEvent> heard;
+  DriftMonitor monitor(DriftOptions{},
+                       [&](DriftEvent e, const DriftAlert&) { heard.push_back(e); });
+  for (size_t i = 0; i < 1400; ++i) {
+    monitor.Observe(Frame(i, "underexposure", 4, 1100));
+    DriftObservation other = Frame(i, "", 0, 0);
+    other.site = "other";
+    monitor.Observe(other);
+  }
+  ASSERT_EQ(monitor.Alerts().size(), 1u);
+  ASSERT_TRUE(monitor.Suspension("plant", "cam-1").has_value());
+  monitor.Relearn([](const std::string& site) { return site == "plant"; });
+  EXPECT_EQ(monitor.Alerts()[0].state, "resolved");
+  EXPECT_EQ(heard.back(), DriftEvent::kResolved);
+  EXPECT_FALSE(monitor.Suspension("plant", "cam-1").has_value());
+  for (const auto& s : monitor.Streams()) {
+    // The relearning stream starts again; the other keeps its reference.
+    EXPECT_EQ(s["reference_ready"].get<bool>(), s["site"] == "other") << s["site"];
+  }
+  EXPECT_TRUE(monitor.History("plant", "cam-1")->size() >= 14u);  // history is kept
+  // The darkened images are now the reference: nothing to alert about.
+  for (size_t i = 1400; i < 3000; ++i) monitor.Observe(Frame(i, "underexposure", 4, 0));
+  EXPECT_EQ(monitor.Alerts().size(), 1u);
+}
+
 TEST_F(DriftStream, WithoutEmbeddingsTheirTestIsOff) {
   DriftMonitor monitor(DriftOptions{});
   for (size_t i = 0; i < 1200; ++i) {

@@ -2,6 +2,12 @@
 // without --model, which serves the store's champion.
 #include <signal.h>
 
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
 #include "server_fixture.h"
 
 namespace steadyeye {
@@ -19,9 +25,30 @@ class Registry : public Server {
   static std::string VersionOf(const std::string& bundle) {
     return json::parse(RunCommand(Binary() + " model-card " + Path(bundle)).out)["version"];
   }
-  static std::unique_ptr<ServerProcess> ServeStore(const std::string& store) {
-    return std::make_unique<ServerProcess>("--store " + Path(store),
+  static std::unique_ptr<ServerProcess> ServeStore(const std::string& store,
+                                                   const std::string& extra = "") {
+    return std::make_unique<ServerProcess>("--store " + Path(store) + " " + extra,
                                            *dir_ / (store + "-serve.log"));
+  }
+  // The fixture's two versions of one model: tiny.seye as champion, calibrated.seye beside it.
+  static void RegisterBoth(const std::string& store) {
+    EXPECT_EQ(Models("register --store " + store + " " + Path("tiny.seye") + " --alias champion")
+                  .exit_code,
+              0);
+    EXPECT_EQ(Models("register --store " + store + " " + Path("calibrated.seye")).exit_code, 0);
+  }
+  // What `steadyeye predict` gives for each fixture image under `bundle`: the confidence.
+  static std::vector<double> Expected(const std::string& bundle) {
+    std::string files;
+    for (const auto& image : images_) files += " " + image;
+    const auto r = RunCommand(Binary() + " predict --json --model " + Path(bundle) + files);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<double> out;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);)
+      out.push_back(json::parse(line)["probability"].get<double>());
+    EXPECT_EQ(out.size(), images_.size());
+    return out;
   }
   static std::string ServedVersion(ServerProcess& server) {
     auto c = server.Client();
@@ -93,6 +120,107 @@ TEST_F(Registry, ModelsAreRegisteredPromotedServedAndRolledBack) {
   r = Models("register --store " + store + " " + Path("images/none.seye"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(json::parse(Models("list --json --store " + store).out).size(), 2u);
+}
+
+struct Answer {
+  size_t image = 0;
+  int status = 0;
+  std::string version;
+  double confidence = 0;
+};
+
+TEST_F(Registry, ARunningServerSwitchesUnderLoadWithoutAFailedOrMixedRequest) {
+  const std::string store = Path("store-switch");
+  const std::string tiny = VersionOf("tiny.seye"), calibrated = VersionOf("calibrated.seye");
+  RegisterBoth(store);
+  // Same weights, other calibration: a request that mixed them (one model's logits, the
+  // other's temperature) would get a confidence neither version gives.
+  const std::map<std::string, std::vector<double>> expected = {
+      {tiny, Expected("tiny.seye")}, {calibrated, Expected("calibrated.seye")}};
+  auto server = ServeStore("store-switch", "--registry-poll 0.1");
+  ASSERT_TRUE(server->started()) << server->Log();
+
+  std::mutex mu;
+  std::vector<Answer> answers;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (size_t t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      auto c = server->Client();
+      for (size_t i = t; !stop; i += 4) {
+        const size_t image = i % images_.size();
+        auto r = Post(c, "site=plant-a", ReadText(images_[image]));
+        Answer a{image, r ? r->status : 0, "", 0};
+        if (r && r->status == 200) {
+          const auto j = json::parse(r->body);
+          a.version = j["model_version"];
+          a.confidence = j["confidence"];
+        }
+        std::lock_guard lock(mu);
+        answers.push_back(a);
+      }
+    });
+  }
+  // Waits until `version` has answered `n` requests since the call.
+  auto served = [&](const std::string& version, size_t n) {
+    size_t from = 0;
+    {
+      std::lock_guard lock(mu);
+      from = answers.size();
+    }
+    for (int wait = 0; wait < 300; ++wait) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::lock_guard lock(mu);
+      size_t seen = 0;
+      for (size_t i = from; i < answers.size(); ++i) seen += answers[i].version == version;
+      if (seen >= n) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(served(tiny, 100));
+  ASSERT_EQ(Models("promote --store " + store + " " + calibrated).exit_code, 0);
+  EXPECT_TRUE(served(calibrated, 200)) << "the promotion did not reach the server";
+  ASSERT_EQ(Models("rollback --store " + store).exit_code, 0);
+  EXPECT_TRUE(served(tiny, 200)) << "the rollback did not reach the server";
+  stop = true;
+  for (auto& t : clients) t.join();
+
+  std::map<std::string, size_t> by_version;
+  for (const Answer& a : answers) {
+    ASSERT_EQ(a.status, 200) << "a request failed during the switches";
+    ASSERT_TRUE(expected.count(a.version)) << a.version;
+    ++by_version[a.version];
+    EXPECT_NEAR(a.confidence, expected.at(a.version)[a.image], 1e-5)
+        << "image " << a.image << " under " << a.version;
+  }
+  EXPECT_GE(by_version[calibrated], 200u);
+  EXPECT_EQ(answers.back().version, tiny);
+  EXPECT_NE(server->Log().find("serving " + calibrated + " (champion)"), std::string::npos)
+      << server->Log();
+}
+
+TEST_F(Registry, ASiteGetsItsOwnModelWhileRunning) {
+  const std::string store = Path("store-sites");
+  const std::string tiny = VersionOf("tiny.seye"), calibrated = VersionOf("calibrated.seye");
+  RegisterBoth(store);
+  auto server = ServeStore("store-sites", "--registry-poll 0.1");
+  ASSERT_TRUE(server->started()) << server->Log();
+  ASSERT_EQ(Models("assign --store " + store + " " + calibrated + " --site plant-b").exit_code, 0);
+  auto c = server->Client();
+  json health;
+  for (int wait = 0; wait < 100; ++wait) {
+    health = json::parse(c.Get("/readyz")->body);
+    if (health["site_models"].contains("plant-b")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(health["site_models"]["plant-b"], calibrated) << health;
+  EXPECT_EQ(health["model_version"], tiny);
+  auto version_at = [&](const std::string& site) {
+    auto r = Post(c, "site=" + site, ReadText(images_[0]));
+    return r && r->status == 200 ? json::parse(r->body)["model_version"].get<std::string>() : "";
+  };
+  EXPECT_EQ(version_at("plant-b"), calibrated);
+  EXPECT_EQ(version_at("plant-a"), tiny);
 }
 
 TEST_F(Registry, ServeRegistersItsModelAndNeedsOneOrAChampion) {

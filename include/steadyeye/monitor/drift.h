@@ -57,6 +57,9 @@ struct DriftObservation {
   bool review = false;    // the decision went to review
   // The model's embedding of the frame (Classifier::embedding_size() floats), or empty.
   std::vector<float> embedding;
+  // The ATC threshold of the model that judged the frame (calib/calibration.h); unset: the
+  // monitor's options'.
+  std::optional<double> atc_threshold;
 };
 
 struct DriftOptions {
@@ -88,7 +91,8 @@ struct DriftOptions {
   size_t audit_reference = 100;
   size_t audit_batch = 10;
   double audit_rate = 0.02;
-  // The model's ATC threshold (calib/calibration.h), for the label-free accuracy estimate.
+  // The model's ATC threshold (calib/calibration.h), for the label-free accuracy estimate of
+  // frames that do not bring their own.
   std::optional<double> atc_threshold;
 };
 
@@ -159,6 +163,11 @@ class DriftMonitor {
   // While the stream has an open alert and suspend_on_alert is set: the alert's reason (its
   // automatic decisions are to go to review); nullopt otherwise.
   std::optional<std::string> Suspension(const std::string& site, const std::string& camera) const;
+
+  // Starts the reference of every stream whose site `which` selects again, from its next frame
+  // (its history is kept; an open alert resolves): after a model change, the model's outputs
+  // are no longer comparable with those of the reference.
+  void Relearn(const std::function<bool(const std::string& site)>& which);
 
   // Alerts, newest first; all streams, or one site.
   std::vector<DriftAlert> Alerts(const std::string& site = "") const;

@@ -34,6 +34,9 @@ class Histogram {
 class ServerMetrics {
  public:
   explicit ServerMetrics(std::string model_version);
+  // The default model's version, for steadyeye_model_info (it changes when models switch).
+  void SetModelVersion(std::string version);
+  std::string ModelVersion() const;
 
   void CountHttp(const std::string& route, int status);
   void CountDecision(const std::string& site, const std::string& decision);
@@ -48,7 +51,8 @@ class ServerMetrics {
   std::string Render(size_t queue_depth, size_t captures_pending, bool ready) const;
 
  private:
-  const std::string model_version_;
+  mutable std::mutex version_mu_;
+  std::string model_version_;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, uint64_t> http_;
   std::map<std::pair<std::string, std::string>, uint64_t> decisions_;

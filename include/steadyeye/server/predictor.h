@@ -10,9 +10,16 @@
 // probability 1); automatic decisions are kept as a random audit sample with probability
 // `audit_rate`, which is stored with them so later estimates can weight them.
 //
-// Thread-safety: Predict() and the baseline methods may be called from many threads at once.
+// Models: a default model serves every site without one of its own. SwitchModels() replaces
+// the whole assignment at once: each request takes the assignment current when it starts and
+// keeps it to the end (inference, calibration, decision and recorded version all from one
+// model), so a switch under load fails no request and mixes no versions.
+//
+// Thread-safety: Predict(), SwitchModels() and the baseline methods may be called from many
+// threads at once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <future>
@@ -49,6 +56,13 @@ struct PredictorOptions {
   // open (and the options say so), its automatic decisions go to review ("drift:<reason>").
   std::optional<DriftOptions> drift;
   DriftMonitor::Sink drift_sink;  // hears every alert change (log, store, webhook)
+};
+
+// Which model serves which site: `default_model` every site not in `by_site`. All must have the
+// same classes (captures, reviews and the monitor are kept in their terms).
+struct ModelAssignment {
+  std::shared_ptr<const Classifier> default_model;
+  std::map<std::string, std::shared_ptr<const Classifier>> by_site;
 };
 
 struct PredictRequest {
@@ -104,37 +118,52 @@ class Predictor {
   // monitoring off.
   void ObserveAudit(const Capture& capture, const std::string& answer);
 
-  const Classifier& model() const { return *model_; }
+  // Replaces the models served (see the top of this file). The drift references of the streams
+  // whose model changed are learned again (their open alerts resolve): a new model's
+  // confidences and features are not comparable with the old one's. FailedPrecondition for a
+  // model whose classes differ from those served; InvalidArgument for a bad site name or a
+  // missing default model or a model's bad quality baseline.
+  Status SwitchModels(ModelAssignment assignment);
+  // The model serving `site` now (the default model for "" or a site without its own).
+  std::shared_ptr<const Classifier> model(const std::string& site = "") const;
+  // site -> version for the sites with their own model, and "" -> the default's version.
+  std::map<std::string, std::string> ModelVersions() const;
   // The drift monitor, or null when monitoring is off.
   const DriftMonitor* monitor() const { return monitor_.get(); }
   size_t queue_depth() const { return batcher_->depth(); }
   size_t captures_pending() const { return writer_->depth(); }
 
  private:
-  Predictor(std::unique_ptr<Classifier> model, CaptureStore& store, ServerMetrics& metrics,
-            const PredictorOptions& options);
+  Predictor(CaptureStore& store, ServerMetrics& metrics, const PredictorOptions& options);
   struct Job;
+  struct Served;
+  struct Serving;
+  std::shared_ptr<const Serving> serving() const { return serving_.load(); }
   // Decode, quality, queue for the model.
   Status Prepare(const PredictRequest& request, Job& job);
   // Wait for the logits, decide, queue the capture when it is kept.
   Status Decide(const PredictRequest& request, Job& job);
   // Wait for the capture's commit; count.
   Status Complete(const PredictRequest& request, Job& job);
-  // The baseline for a site: its own, else the model's training baseline, else none.
+  // The baseline for a site: its own, else its model's training baseline, else none.
   std::pair<std::shared_ptr<const QualityBaseline>, std::string> BaselineFor(
-      const std::string& site) const;
+      const std::string& site, const Served& served) const;
   bool DrawAudit();
 
-  std::unique_ptr<Classifier> model_;
   ServerMetrics& metrics_;
   const PredictorOptions options_;
-  std::shared_ptr<const QualityBaseline> model_baseline_;
+  std::mutex switch_mu_;  // one SwitchModels at a time
+  std::atomic<std::shared_ptr<const Serving>> serving_;
   mutable std::mutex baselines_mu_;
   std::map<std::string, std::shared_ptr<const QualityBaseline>> site_baselines_;
   std::mutex audit_mu_;
   std::mt19937_64 audit_rng_;
-  // Model calls: normalised images in, logits out.
-  std::unique_ptr<MicroBatcher<std::vector<float>, std::vector<float>>> batcher_;
+  // Model calls: normalised images (each with the model its request took) in, logits out.
+  struct ModelInput {
+    const Classifier* model;  // kept alive by the request's Serving
+    std::vector<float> values;
+  };
+  std::unique_ptr<MicroBatcher<ModelInput, std::vector<float>>> batcher_;
   // Group commit: every capture waiting is stored in one transaction, and each request waits
   // for its own commit, so an acknowledged capture is a stored one.
   std::unique_ptr<MicroBatcher<NewCapture, int64_t>> writer_;
