@@ -116,7 +116,8 @@ StatusOr<std::shared_ptr<const QualityBaseline>> ModelBaseline(const Classifier&
 std::vector<StatusOr<std::vector<float>>> RunBatch(std::vector<const Classifier*>& models,
                                                    std::vector<const std::vector<float>*>& inputs,
                                                    bool with_embeddings) {
-  std::vector<StatusOr<std::vector<float>>> out(inputs.size(), Status::Ok());
+  // Every slot is overwritten by its group's result below.
+  std::vector<StatusOr<std::vector<float>>> out(inputs.size(), InternalError("not run"));
   std::vector<bool> done(inputs.size(), false);
   for (size_t first = 0; first < inputs.size(); ++first) {
     if (done[first]) continue;
