@@ -39,20 +39,17 @@ int PrintChange(const StatusOr<AliasChange>& change) {
   return 0;
 }
 
-int RunRegister(const ModelsArgs& a) {
+int RunRegister(Store& store, const ModelsArgs& a) {
   auto model = Classifier::Load(a.model);
   if (!model.ok()) return Fail(model.status());
-  auto store = OpenSqliteStore(a.store);
-  if (!store.ok()) return Fail(store.status());
   auto record =
-      (*store)->RegisterModel(a.model, (*model)->card().Version(), (*model)->card().ToJson(), Who(),
-                              a.reason.empty() ? "registered by hand" : a.reason, UnixMillisNow());
+      store.RegisterModel(a.model, (*model)->card().Version(), (*model)->card().ToJson(), Who(),
+                          a.reason.empty() ? "registered by hand" : a.reason, UnixMillisNow());
   if (!record.ok()) return Fail(record.status());
   std::printf("%s\n", record->id.c_str());
   if (!a.alias.empty() || !a.site.empty()) {
-    return PrintChange((*store)->SetAlias(TargetAlias(a), record->id, Who(),
-                                          a.reason.empty() ? "registered" : a.reason,
-                                          UnixMillisNow()));
+    return PrintChange(store.SetAlias(TargetAlias(a), record->id, Who(),
+                                      a.reason.empty() ? "registered" : a.reason, UnixMillisNow()));
   }
   return 0;
 }
@@ -64,12 +61,10 @@ std::map<std::string, std::string> AliasesByModel(const std::map<std::string, st
   return out;
 }
 
-int RunList(const ModelsArgs& a) {
-  auto store = OpenSqliteStore(a.store);
-  if (!store.ok()) return Fail(store.status());
-  auto models = (*store)->ListModels();
+int RunList(Store& store, const ModelsArgs& a) {
+  auto models = store.ListModels();
   if (!models.ok()) return Fail(models.status());
-  auto aliases = (*store)->Aliases();
+  auto aliases = store.Aliases();
   if (!aliases.ok()) return Fail(aliases.status());
   const auto named = AliasesByModel(*aliases);
   if (a.json) {
@@ -93,12 +88,10 @@ int RunList(const ModelsArgs& a) {
   return 0;
 }
 
-int RunShow(const ModelsArgs& a) {
-  auto store = OpenSqliteStore(a.store);
-  if (!store.ok()) return Fail(store.status());
-  auto m = (*store)->GetModel(a.model);
+int RunShow(Store& store, const ModelsArgs& a) {
+  auto m = store.GetModel(a.model);
   if (!m.ok()) return Fail(m.status());
-  auto aliases = (*store)->Aliases();
+  auto aliases = store.Aliases();
   if (!aliases.ok()) return Fail(aliases.status());
   auto j = m->ToJson();
   const auto named = AliasesByModel(*aliases);
@@ -107,37 +100,36 @@ int RunShow(const ModelsArgs& a) {
   return 0;
 }
 
-int RunPromote(const ModelsArgs& a) {
-  auto store = OpenSqliteStore(a.store);
-  if (!store.ok()) return Fail(store.status());
-  return PrintChange((*store)->SetAlias(TargetAlias(a), a.model, Who(),
-                                        a.reason.empty() ? "promoted by hand" : a.reason,
-                                        UnixMillisNow()));
+int RunPromote(Store& store, const ModelsArgs& a) {
+  return PrintChange(store.SetAlias(TargetAlias(a), a.model, Who(),
+                                    a.reason.empty() ? "promoted by hand" : a.reason,
+                                    UnixMillisNow()));
 }
 
-int RunRollback(const ModelsArgs& a) {
-  auto store = OpenSqliteStore(a.store);
-  if (!store.ok()) return Fail(store.status());
-  return PrintChange((*store)->RollbackAlias(TargetAlias(a), Who(), UnixMillisNow()));
+int RunRollback(Store& store, const ModelsArgs& a) {
+  return PrintChange(store.RollbackAlias(TargetAlias(a), Who(), UnixMillisNow()));
 }
 
-int RunUnassign(const ModelsArgs& a) {
-  auto store = OpenSqliteStore(a.store);
-  if (!store.ok()) return Fail(store.status());
-  return PrintChange((*store)->RemoveAlias(
+int RunUnassign(Store& store, const ModelsArgs& a) {
+  return PrintChange(store.RemoveAlias(
       TargetAlias(a), Who(), a.reason.empty() ? "removed by hand" : a.reason, UnixMillisNow()));
 }
 
-int RunHistory(const ModelsArgs& a) {
-  auto store = OpenSqliteStore(a.store);
-  if (!store.ok()) return Fail(store.status());
+int RunHistory(Store& store, const ModelsArgs& a) {
   const std::string alias = a.alias.empty() && !a.site.empty() ? SiteAlias(a.site) : a.alias;
-  auto changes = (*store)->AliasHistory(alias, 1000);
+  auto changes = store.AliasHistory(alias, 1000);
   if (!changes.ok()) return Fail(changes.status());
   nlohmann::json out = nlohmann::json::array();
   for (const auto& c : *changes) out.push_back(c.ToJson());
   std::printf("%s\n", out.dump(2).c_str());
   return 0;
+}
+
+// Opens the store, then runs the subcommand on it.
+int WithStore(const ModelsArgs& a, int (*run)(Store&, const ModelsArgs&)) {
+  auto store = OpenSqliteStore(a.store);
+  if (!store.ok()) return Fail(store.status());
+  return run(**store, a);
 }
 
 }  // namespace
@@ -163,49 +155,49 @@ void AddModelsCommand(CLI::App& app, int& exit_code) {
   reg->add_option("model", a->model, "Model bundle (.seye)")->required();
   where(reg);
   reason(reg);
-  reg->callback([a, &exit_code] { exit_code = RunRegister(*a); });
+  reg->callback([a, &exit_code] { exit_code = WithStore(*a, RunRegister); });
 
   auto* list = cmd->add_subcommand("list", "Registered models, oldest first, with their aliases");
   store(list);
   list->add_flag("--json", a->json, "Print JSON");
-  list->callback([a, &exit_code] { exit_code = RunList(*a); });
+  list->callback([a, &exit_code] { exit_code = WithStore(*a, RunList); });
 
   auto* show = cmd->add_subcommand("show", "One model's record and card (lineage, metrics)");
   store(show);
   show->add_option("id", a->model, "Model id or a unique prefix (4+ characters)")->required();
-  show->callback([a, &exit_code] { exit_code = RunShow(*a); });
+  show->callback([a, &exit_code] { exit_code = WithStore(*a, RunShow); });
 
   auto* promote = cmd->add_subcommand("promote", "Point an alias (default: champion) at a model");
   store(promote);
   promote->add_option("id", a->model, "Model id or a unique prefix")->required();
   where(promote);
   reason(promote);
-  promote->callback([a, &exit_code] { exit_code = RunPromote(*a); });
+  promote->callback([a, &exit_code] { exit_code = WithStore(*a, RunPromote); });
 
   auto* assign = cmd->add_subcommand("assign", "Give a site its own model (alias site:<site>)");
   store(assign);
   assign->add_option("id", a->model, "Model id or a unique prefix")->required();
   assign->add_option("--site", a->site, "The site")->required();
   reason(assign);
-  assign->callback([a, &exit_code] { exit_code = RunPromote(*a); });
+  assign->callback([a, &exit_code] { exit_code = WithStore(*a, RunPromote); });
 
   auto* unassign = cmd->add_subcommand(
       "unassign", "Remove a site's own model (it gets the champion) or a challenger");
   store(unassign);
   where(unassign);
   reason(unassign);
-  unassign->callback([a, &exit_code] { exit_code = RunUnassign(*a); });
+  unassign->callback([a, &exit_code] { exit_code = WithStore(*a, RunUnassign); });
 
   auto* rollback = cmd->add_subcommand(
       "rollback", "Move an alias (default: champion) back to the model it named before");
   store(rollback);
   where(rollback);
-  rollback->callback([a, &exit_code] { exit_code = RunRollback(*a); });
+  rollback->callback([a, &exit_code] { exit_code = WithStore(*a, RunRollback); });
 
   auto* history = cmd->add_subcommand("history", "Moves of the aliases, newest first (JSON)");
   store(history);
   where(history);
-  history->callback([a, &exit_code] { exit_code = RunHistory(*a); });
+  history->callback([a, &exit_code] { exit_code = WithStore(*a, RunHistory); });
 }
 
 }  // namespace steadyeye::cli

@@ -26,8 +26,7 @@ void Cusum::Reset() {
 }
 
 BernoulliCusum::BernoulliCusum(double p0, double p1, double run_length)
-    : p0_(p0),
-      h_(std::log(std::max(run_length, 2.0))),
+    : h_(std::log(std::max(run_length, 2.0))),
       on_event_(std::log(p1 / p0)),
       on_other_(std::log((1 - p1) / (1 - p0))) {}
 

@@ -31,12 +31,15 @@ void RegistryFollower::Start(std::chrono::milliseconds every) {
 }
 
 StatusOr<std::shared_ptr<const Classifier>> RegistryFollower::Load(const std::string& version) {
-  if (auto it = loaded_.find(version); it != loaded_.end()) return it->second;
+  // A model already served (for any site) is shared, not read again.
+  for (const auto& [site, served] : predictor_.ModelVersions()) {
+    if (served != version) continue;
+    auto model = predictor_.model(site);
+    if (model->card().Version() == version) return model;
+  }
   SEYE_ASSIGN_OR_RETURN(const ModelRecord record, registry_.GetModel(version));
   SEYE_ASSIGN_OR_RETURN(std::unique_ptr<Classifier> model, Classifier::Load(record.file));
-  std::shared_ptr<const Classifier> shared(std::move(model));
-  loaded_[version] = shared;
-  return shared;
+  return std::shared_ptr<const Classifier>(std::move(model));
 }
 
 StatusOr<bool> RegistryFollower::SyncOnce() {
@@ -57,12 +60,6 @@ StatusOr<bool> RegistryFollower::SyncOnce() {
     SEYE_ASSIGN_OR_RETURN(assignment.by_site[site], Load(version));
   }
   SEYE_RETURN_IF_ERROR(predictor_.SwitchModels(std::move(assignment)));
-  // Models no alias names any more are let go (requests still using one keep it alive).
-  for (auto it = loaded_.begin(); it != loaded_.end();) {
-    bool named = false;
-    for (const auto& [site, version] : wanted) named = named || version == it->first;
-    it = named ? std::next(it) : loaded_.erase(it);
-  }
   if (log_) {
     std::string line = "serving " + champion->second + " (champion)";
     for (const auto& [site, version] : wanted)

@@ -68,12 +68,11 @@ class BernoulliCusum {
   bool Add(bool event);
   double statistic() const { return statistic_; }
   double threshold() const { return h_; }
-  double p0() const { return p0_; }
   // Values the statistic had been above zero when it last alarmed (the onset estimate).
   int64_t last_alarm_run() const { return last_alarm_run_; }
 
  private:
-  double p0_, h_, on_event_, on_other_;  // the increments: log(p1/p0), log((1-p1)/(1-p0))
+  double h_, on_event_, on_other_;  // the increments: log(p1/p0), log((1-p1)/(1-p0))
   double statistic_ = 0;
   int64_t run_ = 0, last_alarm_run_ = 0;
 };

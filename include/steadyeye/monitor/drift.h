@@ -85,9 +85,9 @@ struct DriftOptions {
   size_t embedding_reference_sample = 100;
   size_t embedding_permutations = 50;
   uint64_t seed = 1;  // for the reference samples and permutations
-  // Audit answers: the first `audit_reference` of a stream are its reference; batches of
-  // `audit_batch`. `audit_rate` (audits per frame) converts the false-alarm budget, counted in
-  // frames, into audits.
+  // Audit answers: the first `audit_reference` of a stream are its reference; the alert's
+  // figures average them in batches of `audit_batch`. `audit_rate` (audits per frame) converts
+  // the false-alarm budget, counted in frames, into audits.
   size_t audit_reference = 100;
   size_t audit_batch = 10;
   double audit_rate = 0.02;
@@ -186,7 +186,7 @@ class DriftMonitor {
   using Events = std::vector<std::pair<DriftEvent, DriftAlert>>;
   Stream& StreamFor(const std::string& site, const std::string& camera);
   void FitReference(Stream& s);
-  void Notify(const std::vector<std::pair<DriftEvent, DriftAlert>>& events) const;
+  void Notify(const Events& events) const;
   // The embedding test of `window` against a fresh sample of the stream's reference
   // embeddings, leaving out the reference's embeddings [skip_begin, skip_end) (a reference
   // window is not compared with itself). Its z (mmd.h).

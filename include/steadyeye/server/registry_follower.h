@@ -10,7 +10,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,13 +37,14 @@ class RegistryFollower {
   StatusOr<bool> SyncOnce();
 
  private:
+  // The model of `version`: the predictor's own when it serves it already, else from the
+  // registry's bundle.
   StatusOr<std::shared_ptr<const Classifier>> Load(const std::string& version);
 
   ModelRegistry& registry_;
   Predictor& predictor_;
   std::function<void(const std::string&)> log_;
-  std::mutex mu_;  // one sync at a time; guards loaded_
-  std::map<std::string, std::shared_ptr<const Classifier>> loaded_;  // by version
+  std::mutex mu_;  // one sync at a time
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;

@@ -13,7 +13,7 @@
 //   "challenger"           a candidate for the champion, scored in the shadow;
 //   "challenger:<site>"    a candidate for one site.
 // Every move of an alias is recorded (who, when, why, from which model), so that rollback is one
-// step: the alias goes back to the model it named before its last move.
+// step: the alias goes back to the model it named before its last move not yet rolled back.
 //
 // Thread-safety: as the store (every method may be called from any thread). Durable when a
 // method returns OK.
