@@ -198,6 +198,8 @@ void AddModelsCommand(CLI::App& app, int& exit_code) {
   store(history);
   where(history);
   history->callback([a, &exit_code] { exit_code = WithStore(*a, RunHistory); });
+
+  AddGateSubcommand(*cmd, exit_code);
 }
 
 }  // namespace steadyeye::cli

@@ -79,7 +79,10 @@ void AddServeCommand(CLI::App& app, int& exit_code);
 void AddCapturesCommand(CLI::App& app, int& exit_code);
 void AddTokenCommand(CLI::App& app, int& exit_code);
 void AddModelsCommand(CLI::App& app, int& exit_code);
+void AddAdaptCommand(CLI::App& app, int& exit_code);
 void AddReplayCommand(CLI::App& app, int& exit_code);
+// `models gate` and `models decisions` (cmd_gate.cc), added to the models command.
+void AddGateSubcommand(CLI::App& models, int& exit_code);
 
 // Images to replay: an image folder or a dataset, shuffled with `seed`, at most `limit` (0: all),
 // `condition` (if not empty) at `severity` from the `from`-th image on. Fills `class_names`.

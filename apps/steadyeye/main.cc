@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   cli::AddCapturesCommand(app, exit_code);
   cli::AddTokenCommand(app, exit_code);
   cli::AddModelsCommand(app, exit_code);
+  cli::AddAdaptCommand(app, exit_code);
   cli::AddReplayCommand(app, exit_code);
   try {
     app.parse(argc, argv);

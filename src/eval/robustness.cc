@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "steadyeye/core/hash.h"
 #include "steadyeye/model/predict.h"
 #include "steadyeye/shift/shift.h"
 
@@ -24,12 +25,9 @@ std::vector<std::string> Split(std::string_view text, char sep) {
   return parts;
 }
 
-// SplitMix64 finaliser: neighbouring indices get unrelated seeds.
+// Neighbouring indices get unrelated seeds.
 uint64_t ImageSeed(uint64_t seed, size_t index) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (uint64_t(index) + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+  return SplitMix64Finalize(seed + 0x9E3779B97F4A7C15ull * (uint64_t(index) + 1));
 }
 
 std::optional<double> MeanAccuracy(const std::vector<ConditionCell>& cells, bool held_out) {

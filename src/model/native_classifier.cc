@@ -15,6 +15,7 @@ class NativeClassifier final : public Classifier {
       : Classifier(std::move(card)), net_(std::move(net)), plan_(*net_) {}
 
   size_t embedding_size() const override { return plan_.embedding_size(); }
+  StatusOr<std::vector<uint8_t>> Weights() const { return SerializeWeights(); }
 
  protected:
   StatusOr<std::vector<float>> Run(std::span<const float> inputs, size_t batch,
@@ -73,6 +74,22 @@ StatusOr<SeyeCnn> BuildNetwork(const ModelCard& card) {
   }
   return GuardTorch("building network", [&]() -> StatusOr<SeyeCnn> {
     return SeyeCnn(card.input.channels, widths, depths, int(card.class_names.size()));
+  });
+}
+
+StatusOr<SeyeCnn> CopyNetwork(const Classifier& model) {
+  const auto* native = dynamic_cast<const NativeClassifier*>(&model);
+  if (!native) {
+    return FailedPreconditionError("model " + model.card().id + " (" + model.card().kind +
+                                   ") is not steadyeye's own architecture: it has no BatchNorm "
+                                   "statistics to adapt");
+  }
+  SEYE_ASSIGN_OR_RETURN(const std::vector<uint8_t> weights, native->Weights());
+  SEYE_ASSIGN_OR_RETURN(SeyeCnn net, BuildNetwork(model.card()));
+  return GuardTorch("copying the network", [&]() -> StatusOr<SeyeCnn> {
+    std::istringstream in(std::string(weights.begin(), weights.end()));
+    torch::load(net, in);
+    return net;
   });
 }
 

@@ -15,6 +15,10 @@ StatusOr<SeyeCnn> BuildNetwork(const ModelCard& card);
 // same weights always carry the same id.
 StatusOr<std::unique_ptr<Classifier>> MakeNativeClassifier(ModelCard card, SeyeCnn net);
 
+// A trainable copy of a native classifier's network (its weights and BatchNorm statistics).
+// FailedPrecondition for another kind of model.
+StatusOr<SeyeCnn> CopyNetwork(const Classifier& model);
+
 // Runs a torch callable, turning LibTorch exceptions into an Internal status with `what`.
 template <typename F>
 auto GuardTorch(const char* what, F&& f) -> decltype(f()) {

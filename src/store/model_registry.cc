@@ -54,4 +54,15 @@ nlohmann::json AliasChange::ToJson() const {
           {"reason", reason}};
 }
 
+nlohmann::json GateRecord::ToJson() const {
+  return {{"id", id},
+          {"at", FormatUnixMillis(at_ms)},
+          {"alias", alias},
+          {"challenger", challenger},
+          {"incumbent", incumbent},
+          {"promoted", promoted},
+          {"by", by},
+          {"evidence", evidence}};
+}
+
 }  // namespace steadyeye

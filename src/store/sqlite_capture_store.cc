@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 // 1: captures and images. 2: review tasks and answers, site weights, tokens. 3: each task keeps
 // its site's weight, so the next task is an index walk. Older stores upgrade on open: missing
 // tables are created, missing columns added.
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 constexpr size_t kMaxListLimit = 1000;
 
 // Column order shared by every SELECT of a whole capture (ReadCapture reads it).
@@ -142,6 +142,16 @@ CREATE TABLE IF NOT EXISTS alias_changes (
   rollback INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alias_changes_alias ON alias_changes(alias, id);
+CREATE TABLE IF NOT EXISTS gate_decisions (
+  id INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  alias TEXT NOT NULL,
+  challenger TEXT NOT NULL,
+  incumbent TEXT NOT NULL,
+  promoted INTEGER NOT NULL,
+  by_whom TEXT NOT NULL,
+  evidence TEXT NOT NULL
+);
 )sql";
 
 const char* kTasksForVersion1Captures = R"sql(

@@ -117,46 +117,50 @@ StatusOr<std::vector<ModelRecord>> SqliteStore::ListModels() const {
   return out;
 }
 
+Status SqliteStore::WriteAliasMove(AliasChange& change, bool rollback) {
+  SEYE_ASSIGN_OR_RETURN(Statement current,
+                        writer_->Prepare("SELECT model_id FROM model_aliases WHERE alias = ?"));
+  current.Bind(1, change.alias);
+  SEYE_ASSIGN_OR_RETURN(const bool had, current.Step());
+  change.previous = had ? current.Text(0) : "";
+  if (change.model_id.empty()) {
+    SEYE_ASSIGN_OR_RETURN(Statement del,
+                          writer_->Prepare("DELETE FROM model_aliases WHERE alias = ?"));
+    SEYE_RETURN_IF_ERROR(del.Bind(1, change.alias).Run());
+  } else {
+    SEYE_ASSIGN_OR_RETURN(Statement set,
+                          writer_->Prepare("INSERT OR REPLACE INTO model_aliases (alias, "
+                                           "model_id, updated_ms) VALUES (?,?,?)"));
+    SEYE_RETURN_IF_ERROR(
+        set.Bind(1, change.alias).Bind(2, change.model_id).Bind(3, change.at_ms).Run());
+  }
+  SEYE_ASSIGN_OR_RETURN(Statement log,
+                        writer_->Prepare("INSERT INTO alias_changes (alias, model_id, previous, "
+                                         "at_ms, by_whom, reason, rollback) VALUES "
+                                         "(?,?,?,?,?,?,?)"));
+  SEYE_RETURN_IF_ERROR(log.Bind(1, change.alias)
+                           .Bind(2, change.model_id)
+                           .Bind(3, change.previous)
+                           .Bind(4, change.at_ms)
+                           .Bind(5, change.by)
+                           .Bind(6, change.reason)
+                           .Bind(7, int64_t(rollback ? 1 : 0))
+                           .Run());
+  change.id = sqlite3_last_insert_rowid(writer_->handle());
+  return Status::Ok();
+}
+
 StatusOr<AliasChange> SqliteStore::MoveAlias(const std::string& alias, const std::string& model_id,
                                              const std::string& by, const std::string& reason,
                                              int64_t now_ms, bool rollback) {
   AliasChange change;
-  SEYE_RETURN_IF_ERROR(InTransaction(*writer_, [&]() -> Status {
-    SEYE_ASSIGN_OR_RETURN(Statement current,
-                          writer_->Prepare("SELECT model_id FROM model_aliases WHERE alias = ?"));
-    current.Bind(1, alias);
-    SEYE_ASSIGN_OR_RETURN(const bool had, current.Step());
-    change.previous = had ? current.Text(0) : "";
-    if (model_id.empty()) {
-      SEYE_ASSIGN_OR_RETURN(Statement del,
-                            writer_->Prepare("DELETE FROM model_aliases WHERE alias = ?"));
-      SEYE_RETURN_IF_ERROR(del.Bind(1, alias).Run());
-    } else {
-      SEYE_ASSIGN_OR_RETURN(Statement set,
-                            writer_->Prepare("INSERT OR REPLACE INTO model_aliases (alias, "
-                                             "model_id, updated_ms) VALUES (?,?,?)"));
-      SEYE_RETURN_IF_ERROR(set.Bind(1, alias).Bind(2, model_id).Bind(3, now_ms).Run());
-    }
-    SEYE_ASSIGN_OR_RETURN(Statement log,
-                          writer_->Prepare("INSERT INTO alias_changes (alias, model_id, previous, "
-                                           "at_ms, by_whom, reason, rollback) VALUES "
-                                           "(?,?,?,?,?,?,?)"));
-    SEYE_RETURN_IF_ERROR(log.Bind(1, alias)
-                             .Bind(2, model_id)
-                             .Bind(3, change.previous)
-                             .Bind(4, now_ms)
-                             .Bind(5, by)
-                             .Bind(6, reason)
-                             .Bind(7, int64_t(rollback ? 1 : 0))
-                             .Run());
-    change.id = sqlite3_last_insert_rowid(writer_->handle());
-    return Status::Ok();
-  }));
   change.alias = alias;
   change.model_id = model_id;
   change.at_ms = now_ms;
   change.by = by;
   change.reason = reason;
+  SEYE_RETURN_IF_ERROR(
+      InTransaction(*writer_, [&]() -> Status { return WriteAliasMove(change, rollback); }));
   return change;
 }
 
@@ -238,6 +242,67 @@ StatusOr<std::vector<AliasChange>> SqliteStore::AliasHistory(const std::string& 
     SEYE_ASSIGN_OR_RETURN(const bool row, s.Step());
     if (!row) break;
     out.push_back(ReadChange(s));
+  }
+  return out;
+}
+
+StatusOr<GateRecord> SqliteStore::RecordGateDecision(GateRecord record) {
+  SEYE_RETURN_IF_ERROR(ValidateAlias(record.alias));
+  SEYE_ASSIGN_OR_RETURN(const ModelRecord challenger, GetModel(record.challenger));
+  record.challenger = challenger.id;
+  std::lock_guard lock(write_mu_);
+  SEYE_RETURN_IF_ERROR(InTransaction(*writer_, [&]() -> Status {
+    SEYE_ASSIGN_OR_RETURN(Statement s,
+                          writer_->Prepare("INSERT INTO gate_decisions (at_ms, alias, challenger, "
+                                           "incumbent, promoted, by_whom, evidence) VALUES "
+                                           "(?,?,?,?,?,?,?)"));
+    SEYE_RETURN_IF_ERROR(s.Bind(1, record.at_ms)
+                             .Bind(2, record.alias)
+                             .Bind(3, record.challenger)
+                             .Bind(4, record.incumbent)
+                             .Bind(5, int64_t(record.promoted ? 1 : 0))
+                             .Bind(6, record.by)
+                             .Bind(7, record.evidence.dump())
+                             .Run());
+    record.id = sqlite3_last_insert_rowid(writer_->handle());
+    if (!record.promoted) return Status::Ok();
+    AliasChange change;
+    change.alias = record.alias;
+    change.model_id = record.challenger;
+    change.at_ms = record.at_ms;
+    change.by = record.by;
+    change.reason = "gate decision " + std::to_string(record.id);
+    return WriteAliasMove(change, false);
+  }));
+  return record;
+}
+
+StatusOr<std::vector<GateRecord>> SqliteStore::GateDecisions(const std::string& alias,
+                                                            size_t limit) const {
+  std::lock_guard lock(read_mu_);
+  SEYE_ASSIGN_OR_RETURN(
+      Statement s,
+      reader_->Prepare("SELECT id, at_ms, alias, challenger, incumbent, promoted, by_whom, "
+                       "evidence FROM gate_decisions WHERE ?1 = '' OR alias = ?1 "
+                       "ORDER BY id DESC LIMIT ?2"));
+  s.Bind(1, alias).Bind(2, int64_t(limit));
+  std::vector<GateRecord> out;
+  while (true) {
+    SEYE_ASSIGN_OR_RETURN(const bool row, s.Step());
+    if (!row) break;
+    GateRecord g;
+    g.id = s.Int(0);
+    g.at_ms = s.Int(1);
+    g.alias = s.Text(2);
+    g.challenger = s.Text(3);
+    g.incumbent = s.Text(4);
+    g.promoted = s.Int(5) != 0;
+    g.by = s.Text(6);
+    g.evidence = nlohmann::json::parse(s.Text(7), nullptr, false);
+    if (g.evidence.is_discarded())
+      return DataLossError("the evidence of gate decision " + std::to_string(g.id) +
+                           " is damaged");
+    out.push_back(std::move(g));
   }
   return out;
 }

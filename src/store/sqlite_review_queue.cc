@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "sqlite_store.h"
+#include "steadyeye/core/hash.h"
 #include "steadyeye/core/time.h"
 
 namespace steadyeye::internal {
@@ -30,13 +31,9 @@ ReviewTask ReadTaskRow(const Statement& s) {
 }
 
 // A uniform number in [0, 1) from the capture id: the same store gives the same tasks their
-// double review and audit keys on every run (splitmix64 finaliser).
+// double review and audit keys on every run.
 double UnitHash(int64_t id, uint64_t seed, uint64_t salt) {
-  uint64_t z = uint64_t(id) + seed * 0x9E3779B97F4A7C15ull + salt;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return double(z >> 11) * 0x1.0p-53;
+  return UnitInterval(SplitMix64Finalize(uint64_t(id) + seed * 0x9E3779B97F4A7C15ull + salt));
 }
 
 StatusOr<std::optional<int64_t>> FirstId(Statement& s) {

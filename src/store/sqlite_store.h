@@ -89,6 +89,9 @@ class SqliteStore final : public Store {
   StatusOr<AliasChange> RollbackAlias(const std::string& alias, const std::string& by,
                                       int64_t now_ms) override;
   StatusOr<std::map<std::string, std::string>> Aliases() const override;
+  StatusOr<GateRecord> RecordGateDecision(GateRecord record) override;
+  StatusOr<std::vector<GateRecord>> GateDecisions(const std::string& alias,
+                                                 size_t limit) const override;
   StatusOr<std::vector<AliasChange>> AliasHistory(const std::string& alias,
                                                   size_t limit) const override;
 
@@ -102,12 +105,14 @@ class SqliteStore final : public Store {
                      std::optional<int64_t> bytes_to_free, RetentionReport& report);
   void CheckpointLoop(Database& db);
 
-  // Registry helpers; MoveAlias and RollbackTarget need write_mu_ held.
+  // Registry helpers; MoveAlias and RollbackTarget need write_mu_ held, WriteAliasMove also an
+  // open transaction.
   std::filesystem::path ModelPath(const std::string& id) const;
   StatusOr<ModelRecord> ReadModel(const Statement& s) const;
   StatusOr<AliasChange> MoveAlias(const std::string& alias, const std::string& model_id,
                                   const std::string& by, const std::string& reason, int64_t now_ms,
                                   bool rollback);
+  Status WriteAliasMove(AliasChange& change, bool rollback);
   // The model a rollback of `alias` goes back to ("" = unset); nullopt when there is none.
   StatusOr<std::optional<std::string>> RollbackTarget(const std::string& alias);
 

@@ -2,9 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "fashion_mnist.h"
-#include "steadyeye/data/splits.h"
-#include "steadyeye/model/train.h"
+#include "model/tiny_model.h"
 #include "steadyeye/shift/shift.h"
 
 namespace steadyeye {
@@ -47,13 +45,7 @@ TEST(EvaluateRobustness, CellsMeansAndDropOnARealModel) {
   const auto train = testing::LoadFashionMnist(Split::kTrain, 3000);
   ASSERT_TRUE(train.ok());
   const TrainingSplits splits = SplitForTraining(*train);
-  TrainOptions o;
-  o.robust = false;
-  o.epochs = 4;
-  o.learning_rate = 0.1;
-  o.widths = {8, 16, 32};
-  o.depths = {1, 1, 1};
-  o.batch_size = 64;
+  TrainOptions o = testing::SmallStandardOptions(4);
   o.threads = 1;
   const auto model =
       TrainClassifier(splits.train, splits.validation, FitNormalization(splits.train), o);

@@ -6,12 +6,10 @@
 
 #include <filesystem>
 
-#include "fashion_mnist.h"
-#include "steadyeye/data/splits.h"
 #include "steadyeye/eval/metrics.h"
 #include "steadyeye/model/predict.h"
-#include "steadyeye/model/train.h"
 #include "test_util.h"
+#include "tiny_model.h"
 
 namespace steadyeye {
 namespace {
@@ -38,13 +36,7 @@ class RealCalibration : public ::testing::Test {
       held_back_->sources.insert(held_back_->sources.end(), part->sources.begin(),
                                  part->sources.end());
     }
-    TrainOptions o;
-    o.robust = false;
-    o.epochs = 2;
-    o.widths = {8, 16, 32};
-    o.depths = {1, 1, 1};
-    o.batch_size = 64;
-    o.learning_rate = 0.1;
+    const TrainOptions o = testing::SmallStandardOptions(2);
     auto model = TrainClassifier(train, s.validation, FitNormalization(train), o);
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     model_ = model->release();

@@ -30,15 +30,9 @@ class TinyTraining : public ::testing::Test {
   // Standard training keeps these tests quick (robust steps cost two views, far more under the
   // sanitizers); the robust path has its own tests below.
   static TrainOptions Options(uint64_t seed) {
-    TrainOptions o;
-    o.robust = false;
-    o.epochs = 4;
+    TrainOptions o = testing::SmallStandardOptions(4);
     o.seed = seed;
     o.threads = 1;
-    o.widths = {8, 16, 32};
-    o.depths = {1, 1, 1};
-    o.batch_size = 64;
-    o.learning_rate = 0.1;
     return o;
   }
 

@@ -50,9 +50,20 @@ class Registry : public Server {
     EXPECT_EQ(out.size(), images_.size());
     return out;
   }
-  static std::string ServedVersion(ServerProcess& server) {
+  // Waits (up to 5 s) until /readyz names a model for `site`; returns /readyz.
+  static json AwaitSiteModel(ServerProcess& server, const std::string& site) {
     auto c = server.Client();
-    auto r = Post(c, "site=plant-a", ReadText(images_[0]));
+    json health;
+    for (int wait = 0; wait < 100; ++wait) {
+      health = json::parse(c.Get("/readyz")->body);
+      if (health["site_models"].contains(site)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return health;
+  }
+  static std::string ServedVersion(ServerProcess& server, const std::string& site = "plant-a") {
+    auto c = server.Client();
+    auto r = Post(c, "site=" + site, ReadText(images_[0]));
     EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
     return r && r->status == 200 ? json::parse(r->body)["model_version"].get<std::string>() : "";
   }
@@ -206,21 +217,78 @@ TEST_F(Registry, ASiteGetsItsOwnModelWhileRunning) {
   auto server = ServeStore("store-sites", "--registry-poll 0.1");
   ASSERT_TRUE(server->started()) << server->Log();
   ASSERT_EQ(Models("assign --store " + store + " " + calibrated + " --site plant-b").exit_code, 0);
-  auto c = server->Client();
-  json health;
-  for (int wait = 0; wait < 100; ++wait) {
-    health = json::parse(c.Get("/readyz")->body);
-    if (health["site_models"].contains("plant-b")) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const json health = AwaitSiteModel(*server, "plant-b");
   EXPECT_EQ(health["site_models"]["plant-b"], calibrated) << health;
   EXPECT_EQ(health["model_version"], tiny);
-  auto version_at = [&](const std::string& site) {
-    auto r = Post(c, "site=" + site, ReadText(images_[0]));
-    return r && r->status == 200 ? json::parse(r->body)["model_version"].get<std::string>() : "";
-  };
-  EXPECT_EQ(version_at("plant-b"), calibrated);
-  EXPECT_EQ(version_at("plant-a"), tiny);
+  EXPECT_EQ(ServedVersion(*server, "plant-b"), calibrated);
+  EXPECT_EQ(ServedVersion(*server, "plant-a"), tiny);
+}
+
+// The loop at one site, through the CLI and a running server that follows the registry: dust
+// settles on plant-d's lens, reviewers label what the model sends them, `adapt` makes a
+// challenger from the site's captures without labels, and `models gate` judges it on the site's
+// held-out reviewed images, clean images and the shift suite; only what passes is served.
+TEST_F(Registry, AnAdaptedSiteModelIsServedOnlyOnceTheGatePassesIt) {
+  const std::string store = Path("store-gate");
+  const std::string base = VersionOf("m.seye");
+  ASSERT_EQ(
+      Models("register --store " + store + " " + Path("m.seye") + " --alias champion").exit_code,
+      0);
+  auto server = ServeStore("store-gate", "--registry-poll 0.1");
+  ASSERT_TRUE(server->started()) << server->Log();
+  const auto replay =
+      RunCommand(Binary() + " replay --server http://127.0.0.1:" + std::to_string(server->port()) +
+                 " --images fashion-mnist:test --site plant-d --limit 1200 "
+                 "--seed 5 --condition dust --severity 3 --oracle-reviewer");
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+
+  // Nothing to adapt from at a site that sent nothing; no challenger to judge yet.
+  auto r = RunCommand(Binary() + " adapt --store " + store + " --site nowhere");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("site nowhere has no captured image"), std::string::npos) << r.err;
+  r = Models("gate --store " + store + " --site plant-d");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("site plant-d has no challenger"), std::string::npos) << r.err;
+
+  r = RunCommand(Binary() + " adapt --store " + store + " --site plant-d");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto listed = json::parse(Models("list --json --store " + store).out);
+  ASSERT_EQ(listed.size(), 2u) << listed;
+  const std::string adapted = listed[1]["id"];
+  EXPECT_EQ(listed[1]["aliases"], "challenger:plant-d");
+  EXPECT_EQ(listed[1]["parent"], base) << listed[1];
+
+  // Much better at the dusty site, much worse on clean images: refused, logged, not served.
+  r = Models("gate --json --store " + store + " --site plant-d");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json refused = json::parse(r.out);
+  EXPECT_FALSE(refused["promoted"].get<bool>()) << refused;
+  const json& site = refused["evidence"]["comparisons"][0];
+  EXPECT_TRUE(site["target"].get<bool>());
+  EXPECT_GE(site["n"].get<int>(), 200) << site;
+  EXPECT_GT(site["lower_bound"].get<double>(), 0.1) << site;
+  const json& clean = refused["evidence"]["comparisons"][1];
+  EXPECT_FALSE(clean["non_inferior"].get<bool>()) << clean;
+  EXPECT_NE(refused["evidence"]["refusals"][0].get<std::string>().find("clean"), std::string::npos)
+      << refused;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(ServedVersion(*server, "plant-d"), base);
+
+  // A site's own model may be allowed to lose on lab images: then it passes and is served there.
+  r = Models("gate --json --store " + store + " --site plant-d --lab-margin 0.5");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json passed = json::parse(r.out);
+  EXPECT_TRUE(passed["promoted"].get<bool>()) << passed;
+  EXPECT_EQ(passed["challenger"], adapted);
+  EXPECT_EQ(AwaitSiteModel(*server, "plant-d")["site_models"]["plant-d"], adapted);
+  EXPECT_EQ(ServedVersion(*server, "plant-d"), adapted);
+  EXPECT_EQ(ServedVersion(*server, "plant-a"), base);
+  const auto history = json::parse(Models("history --store " + store + " --site plant-d").out);
+  EXPECT_EQ(history[0]["reason"], "gate decision " + std::to_string(passed["id"].get<int>()));
+  const auto decisions = json::parse(Models("decisions --store " + store + " --site plant-d").out);
+  ASSERT_EQ(decisions.size(), 2u) << decisions;
+  EXPECT_FALSE(decisions[1]["promoted"].get<bool>());
+  EXPECT_EQ(decisions[1]["evidence"]["margin"], 0.01);
 }
 
 TEST_F(Registry, ServeRegistersItsModelAndNeedsOneOrAChampion) {

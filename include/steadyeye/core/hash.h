@@ -35,4 +35,15 @@ class Sha256 {
 Digest Sha256Of(std::span<const uint8_t> bytes);
 std::string ToHex(std::span<const uint8_t> bytes);
 
+// The SplitMix64 finaliser (Steele, Lea and Flood 2014): a cheap bijective mix whose outputs for
+// neighbouring inputs look unrelated. Used to derive seeds and reproducible per-id coin flips;
+// not a cryptographic hash.
+constexpr uint64_t SplitMix64Finalize(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+// A uniform number in [0, 1) from a mixed value.
+constexpr double UnitInterval(uint64_t mixed) { return double(mixed >> 11) * 0x1.0p-53; }
+
 }  // namespace steadyeye

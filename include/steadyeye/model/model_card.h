@@ -18,7 +18,7 @@ inline constexpr int kModelCardFormat = 1;
 
 struct ModelCard {
   std::string id;          // version id: derived from the weights, so identical models share it
-  std::string parent_id;   // the model this one was derived from; empty for a fresh model
+  std::string parent_id;   // the version (Version()) this one was derived from; empty if fresh
   std::string created_at;  // ISO 8601 UTC
   std::string kind;        // "native" (trained by steadyeye) or "torchscript" (imported)
   std::string architecture;

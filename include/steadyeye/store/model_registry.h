@@ -62,6 +62,18 @@ struct AliasChange {
   nlohmann::json ToJson() const;
 };
 
+// One decision of the promotion gate (registry/gate.h), with its evidence.
+struct GateRecord {
+  int64_t id = 0;  // assigned by the store, increasing
+  int64_t at_ms = 0;
+  std::string alias;  // what the challenger would replace: "champion" or "site:<site>"
+  std::string challenger, incumbent;
+  bool promoted = false;
+  std::string by;
+  nlohmann::json evidence;  // the comparisons and refusals
+  nlohmann::json ToJson() const;
+};
+
 class ModelRegistry {
  public:
   virtual ~ModelRegistry() = default;
@@ -97,6 +109,14 @@ class ModelRegistry {
   // Moves, newest first; of one alias or (empty) all.
   virtual StatusOr<std::vector<AliasChange>> AliasHistory(const std::string& alias,
                                                           size_t limit) const = 0;
+
+  // Logs a gate decision and fills in its id; when it promotes, moves `record.alias` to the
+  // challenger in the same transaction (reason "gate decision <id>"), so that no promotion
+  // lacks its evidence. NotFound for an unregistered challenger.
+  virtual StatusOr<GateRecord> RecordGateDecision(GateRecord record) = 0;
+  // Decisions, newest first; of one alias or (empty) all.
+  virtual StatusOr<std::vector<GateRecord>> GateDecisions(const std::string& alias,
+                                                         size_t limit) const = 0;
 };
 
 // The model that serves `site`: its override, else the champion; nullopt when neither is set.
