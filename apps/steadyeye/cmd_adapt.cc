@@ -58,11 +58,7 @@ StatusOr<Dataset> StoredSiteImages(const AdaptArgs& a, const Store& store, const
 // With --store: the model serving the site unless --model names a file.
 StatusOr<std::unique_ptr<Classifier>> ModelToAdapt(const AdaptArgs& a, const Store* store) {
   if (!a.model.empty() || !store) return Classifier::Load(a.model);
-  SEYE_ASSIGN_OR_RETURN(const auto aliases, store->Aliases());
-  const auto id = ModelForSite(aliases, a.site);
-  if (!id) return FailedPreconditionError("no model serves site " + a.site);
-  SEYE_ASSIGN_OR_RETURN(const ModelRecord record, store->GetModel(*id));
-  return Classifier::Load(record.file);
+  return LoadSiteModel(*store, a.site);
 }
 
 // Registers the adapted model as the site's challenger.

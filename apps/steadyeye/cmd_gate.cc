@@ -26,11 +26,6 @@ struct GateArgs {
   bool json = false;
 };
 
-StatusOr<std::unique_ptr<Classifier>> LoadRegistered(const Store& store, const std::string& id) {
-  SEYE_ASSIGN_OR_RETURN(const ModelRecord record, store.GetModel(id));
-  return Classifier::Load(record.file);
-}
-
 // The clean images and the shift suite (every anticipated condition on the first images) the
 // challenger must be no worse on.
 StatusOr<std::vector<GateSet>> LabSets(const GateArgs& a, const Classifier& model) {
@@ -44,9 +39,7 @@ StatusOr<std::vector<GateSet>> LabSets(const GateArgs& a, const Classifier& mode
   for (const auto& condition : conditions) {
     SEYE_ASSIGN_OR_RETURN(const Dataset shifted,
                           CorruptDataset(base, condition, a.shift_severity, kDefaultConditionSeed));
-    suite.pixels.insert(suite.pixels.end(), shifted.pixels.begin(), shifted.pixels.end());
-    suite.labels.insert(suite.labels.end(), shifted.labels.begin(), shifted.labels.end());
-    suite.sources.insert(suite.sources.end(), shifted.sources.begin(), shifted.sources.end());
+    suite.Extend(shifted);
   }
   std::vector<GateSet> sets;
   sets.push_back({"clean " + ref.ToString(), std::move(clean), false, a.lab_margin});
@@ -86,9 +79,9 @@ int RunGate(const GateArgs& a) {
           NotFoundError("site " + a.site + " has no challenger; adapt one or give --challenger"));
     challenger_id = it->second;
   }
-  auto incumbent = LoadRegistered(store, *incumbent_id);
+  auto incumbent = LoadRegisteredModel(store, *incumbent_id);
   if (!incumbent.ok()) return Fail(incumbent.status());
-  auto challenger = LoadRegistered(store, challenger_id);
+  auto challenger = LoadRegisteredModel(store, challenger_id);
   if (!challenger.ok()) return Fail(challenger.status());
   SiteDataQuery q;
   q.site = a.site;

@@ -27,6 +27,37 @@ StatusOr<QualityBaseline> TrainingQualityBaseline(const Dataset& train) {
 
 }  // namespace
 
+std::function<void(const TrainProgress&)> TrainingProgressBar() {
+  struct State {
+    std::unique_ptr<Progress> bar;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  };
+  auto state = std::make_shared<State>();
+  // The bar's own ETA covers one epoch; this one covers the whole run at the maximum epochs.
+  auto total_eta = [state](const TrainProgress& p) {
+    const double done =
+        double(p.epoch - 1) + double(p.seen) / double(std::max<size_t>(1, p.epoch_size));
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - state->start).count();
+    return done > 0 && elapsed >= 1.0 ? FormatDuration(elapsed * (p.epochs - done) / done)
+                                      : std::string("?");
+  };
+  return [state, total_eta](const TrainProgress& p) {
+    auto& bar = state->bar;
+    if (!bar)
+      bar = std::make_unique<Progress>(fmt::format("epoch {}/{}", p.epoch, p.epochs),
+                                       int64_t(p.epoch_size), "img");
+    if (p.epoch_done) {
+      bar->Finish(fmt::format("loss {:.4f} acc {:.4f} | val acc {:.4f} nll {:.4f}", p.loss,
+                              p.accuracy, p.val_accuracy, p.val_nll));
+      bar.reset();
+    } else {
+      bar->Update(int64_t(p.seen), fmt::format("loss {:.4f} acc {:.4f} | all epochs ETA {}", p.loss,
+                                               p.accuracy, total_eta(p)));
+    }
+  };
+}
+
 int RunTrain(TrainArgs& args) {
   auto ref = ResolveDataRef(args.data, DataPurpose::kTraining);
   if (!ref.ok()) return Fail(ref.status());
@@ -49,32 +80,9 @@ int RunTrain(TrainArgs& args) {
   TrainOptions& o = args.options;
   o.augment = !args.no_augment;
   o.data_source = ref->ToString();
-  std::unique_ptr<Progress> bar;
-  const auto start = std::chrono::steady_clock::now();
-  // The bar's own ETA covers one epoch; this one covers the whole run at the maximum epochs.
-  auto total_eta = [&](const TrainProgress& p) {
-    const double done =
-        double(p.epoch - 1) + double(p.seen) / double(std::max<size_t>(1, p.epoch_size));
-    const double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return done > 0 && elapsed >= 1.0 ? FormatDuration(elapsed * (p.epochs - done) / done)
-                                      : std::string("?");
-  };
-  o.on_progress = [&](const TrainProgress& p) {
-    if (!bar)
-      bar = std::make_unique<Progress>(fmt::format("epoch {}/{}", p.epoch, p.epochs),
-                                       int64_t(p.epoch_size), "img");
-    if (p.epoch_done) {
-      bar->Finish(fmt::format("loss {:.4f} acc {:.4f} | val acc {:.4f} nll {:.4f}", p.loss,
-                              p.accuracy, p.val_accuracy, p.val_nll));
-      bar.reset();
-    } else {
-      bar->Update(int64_t(p.seen), fmt::format("loss {:.4f} acc {:.4f} | all epochs ETA {}", p.loss,
-                                               p.accuracy, total_eta(p)));
-    }
-  };
+  o.on_progress = TrainingProgressBar();
   auto model = TrainClassifier(splits.train, splits.validation, spec, o);
-  bar.reset();
+  o.on_progress = nullptr;  // ends the last bar
   if (!model.ok()) return Fail(model.status());
   CalibrateOptions calibrate{args.alpha, args.delta, ref->ToString() + " (calibration part)", {}};
   auto calibration = CalibrateClassifier(**model, splits.calibration, calibrate);

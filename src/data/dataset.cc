@@ -21,6 +21,14 @@ void Dataset::Append(const Image& image, int label, std::string source) {
   sources.push_back(std::move(source));
 }
 
+void Dataset::Extend(const Dataset& other) {
+  assert(other.width == width && other.height == height && other.channels == channels &&
+         other.class_names == class_names);
+  pixels.insert(pixels.end(), other.pixels.begin(), other.pixels.end());
+  labels.insert(labels.end(), other.labels.begin(), other.labels.end());
+  sources.insert(sources.end(), other.sources.begin(), other.sources.end());
+}
+
 Dataset Dataset::Subset(std::span<const size_t> indices) const {
   Dataset out;
   out.channels = channels;

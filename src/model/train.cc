@@ -1,14 +1,14 @@
 #include "steadyeye/model/train.h"
 
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <numbers>
 #include <random>
-
-#include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 
 #include "native_classifier.h"
 #include "steadyeye/model/predict.h"
@@ -28,26 +28,30 @@ Status CheckInputs(const Dataset& train, const Dataset& val, const InputSpec& sp
   SEYE_RETURN_IF_ERROR(spec.Validate());
   for (const Dataset* d : {&train, &val}) {
     if (d->channels != spec.channels || d->height != spec.height || d->width != spec.width) {
-      return InvalidArgumentError("training data does not match the input spec " + spec.ShapeString());
+      return InvalidArgumentError("training data does not match the input spec " +
+                                  spec.ShapeString());
     }
   }
-  if (train.class_names.size() < 2) return InvalidArgumentError("training needs at least 2 classes");
+  if (train.class_names.size() < 2)
+    return InvalidArgumentError("training needs at least 2 classes");
   if (val.class_names != train.class_names) {
     return InvalidArgumentError("validation and training data have different classes");
   }
   if (train.size() < size_t(o.batch_size) || val.size() == 0) {
     return InvalidArgumentError("too little data: " + std::to_string(train.size()) +
                                 " training images (need at least one batch of " +
-                                std::to_string(o.batch_size) + ") and " + std::to_string(val.size()) +
-                                " validation images");
+                                std::to_string(o.batch_size) + ") and " +
+                                std::to_string(val.size()) + " validation images");
   }
-  if (o.robust && (!o.augment || o.batch_size < 4 || !(o.production_share > 0 && o.production_share <= 1))) {
+  if (o.robust &&
+      (!o.augment || o.batch_size < 4 || !(o.production_share > 0 && o.production_share <= 1))) {
     return InvalidArgumentError(
         "robust training needs a batch size >= 4, a production share in (0, 1] and the standard "
         "augmentation; train with standard settings to turn augmentation off");
   }
   if (o.epochs < 0 || o.batch_size < 2 || !(o.learning_rate > 0) || o.patience < 1) {
-    return InvalidArgumentError("epochs >= 0, patience >= 1, batch size >= 2 and learning rate > 0 required");
+    return InvalidArgumentError(
+        "epochs >= 0, patience >= 1, batch size >= 2 and learning rate > 0 required");
   }
   if (o.widths.empty() || o.widths.size() != o.depths.size()) {
     return InvalidArgumentError("need one depth per stage width");
@@ -90,7 +94,8 @@ Image ShiftedFlipped(std::span<const uint8_t> src, const InputSpec& spec, std::m
     const int sy = std::clamp(y - dy, 0, h - 1);
     for (int x = 0; x < w; ++x) {
       const int sx = std::clamp((flip ? w - 1 - x : x) - dx, 0, w - 1);
-      for (int ch = 0; ch < c; ++ch) out.pixels[(size_t(y) * w + x) * c + ch] = src[(size_t(sy) * w + sx) * c + ch];
+      for (int ch = 0; ch < c; ++ch)
+        out.pixels[(size_t(y) * w + x) * c + ch] = src[(size_t(sy) * w + sx) * c + ch];
     }
   }
   return out;
@@ -170,10 +175,12 @@ EvalResult Evaluate(SeyeCnn& net, const Dataset& data, const InputSpec& spec) {
     const size_t n = std::min(kEvalBatch, data.size() - start);
     buffer.resize(n * per);
     NormalizeRange(data, start, n, spec, buffer.data());
-    const auto x = torch::from_blob(buffer.data(), {int64_t(n), spec.channels, spec.height, spec.width})
-                       .contiguous(at::MemoryFormat::ChannelsLast);
-    const auto labels = torch::from_blob(const_cast<int*>(data.labels.data() + start), {int64_t(n)},
-                                         torch::kInt32).to(torch::kLong);
+    const auto x =
+        torch::from_blob(buffer.data(), {int64_t(n), spec.channels, spec.height, spec.width})
+            .contiguous(at::MemoryFormat::ChannelsLast);
+    const auto labels =
+        torch::from_blob(const_cast<int*>(data.labels.data() + start), {int64_t(n)}, torch::kInt32)
+            .to(torch::kLong);
     const auto log_probs = torch::log_softmax(net->forward(x), 1);
     correct += log_probs.argmax(1).eq(labels).sum().item<int64_t>();
     nll -= log_probs.gather(1, labels.unsqueeze(1)).sum().item<double>();
@@ -240,10 +247,14 @@ ModelCard MakeCard(const Dataset& train, const Dataset& val, const InputSpec& sp
   card.seed = o.seed;
   card.threads = ComputeThreads();
   card.hyperparameters = {
-      {"widths", o.widths},        {"depths", o.depths},
-      {"epochs", o.epochs},        {"patience", o.patience},
-      {"batch_size", o.batch_size}, {"learning_rate", o.learning_rate},
-      {"weight_decay", o.weight_decay}, {"label_smoothing", o.label_smoothing},
+      {"widths", o.widths},
+      {"depths", o.depths},
+      {"epochs", o.epochs},
+      {"patience", o.patience},
+      {"batch_size", o.batch_size},
+      {"learning_rate", o.learning_rate},
+      {"weight_decay", o.weight_decay},
+      {"label_smoothing", o.label_smoothing},
       {"augment", o.augment ? "shift2+flip+erase" : "none"},
   };
   if (o.robust) {
@@ -291,15 +302,15 @@ InputSpec FitNormalization(const Dataset& data) {
   return spec;
 }
 
-StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, const Dataset& val,
-                                                      const InputSpec& spec,
-                                                      const TrainOptions& o) {
-  SEYE_RETURN_IF_ERROR(CheckInputs(train, val, spec, o));
-  ConfigureCompute(o.threads);
-  ModelCard card = MakeCard(train, val, spec, o);
-  return internal::GuardTorch("training", [&]() -> StatusOr<std::unique_ptr<Classifier>> {
-    torch::manual_seed(o.seed);
-    SEYE_ASSIGN_OR_RETURN(SeyeCnn net, internal::BuildNetwork(card));
+namespace {
+
+// The training loop shared by training from scratch and fine-tuning: trains `net` (described by
+// `card`) in place and returns it as a classifier with the best validation epoch's weights.
+// Runs inside GuardTorch.
+StatusOr<std::unique_ptr<Classifier>> TrainNetwork(SeyeCnn net, ModelCard card,
+                                                   const Dataset& train, const Dataset& val,
+                                                   const InputSpec& spec, const TrainOptions& o) {
+  {
     SetMemoryFormat(net, at::MemoryFormat::ChannelsLast);
     net->train();
     torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(o.learning_rate)
@@ -314,9 +325,12 @@ StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, cons
     card.hyperparameters["epochs"] = epochs;
     // A robust step's rows are the clean views of its images plus production views of a share of
     // them: images + pairs = batch_size.
-    const size_t pairs = o.robust ? size_t(std::lround(o.batch_size * o.production_share / (1 + o.production_share))) : 0;
+    const size_t pairs =
+        o.robust ? size_t(std::lround(o.batch_size * o.production_share / (1 + o.production_share)))
+                 : 0;
     const size_t images_per_step = o.batch_size - pairs;
-    const size_t steps_per_epoch = train.size() / images_per_step;  // the last partial batch is dropped
+    const size_t steps_per_epoch =
+        train.size() / images_per_step;  // the last partial batch is dropped
     const size_t total_steps = steps_per_epoch * epochs;
     std::vector<size_t> order(train.size());
     std::iota(order.begin(), order.end(), 0);
@@ -337,7 +351,8 @@ StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, cons
         // One-epoch linear warm-up, then cosine decay to zero.
         const double t = double(step) / double(total_steps);
         const double warm = double(step + 1) / double(steps_per_epoch);
-        const double lr = o.learning_rate * std::min(1.0, warm) * 0.5 * (1 + std::cos(std::numbers::pi * t));
+        const double lr =
+            o.learning_rate * std::min(1.0, warm) * 0.5 * (1 + std::cos(std::numbers::pi * t));
         for (auto& group : optimizer.param_groups()) {
           static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
         }
@@ -356,8 +371,9 @@ StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, cons
           }
           labels[i] = train.labels[idx];
         }
-        const auto x = torch::from_blob(batch.data(), {o.batch_size, spec.channels, spec.height, spec.width})
-                           .contiguous(at::MemoryFormat::ChannelsLast);
+        const auto x =
+            torch::from_blob(batch.data(), {o.batch_size, spec.channels, spec.height, spec.width})
+                .contiguous(at::MemoryFormat::ChannelsLast);
         const auto y = torch::from_blob(labels.data(), {o.batch_size}, torch::kLong);
         optimizer.zero_grad();
         torch::Tensor logits, loss;
@@ -365,10 +381,12 @@ StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, cons
           AutocastBf16 autocast(bf16);
           logits = net->forward(x);
           loss = torch::nn::functional::cross_entropy(
-              logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing));
+              logits, y,
+              torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing));
         }
         if (o.robust) {
-          loss = loss + o.consistency_weight * PairConsistency(logits, int64_t(images_per_step), int64_t(pairs));
+          loss = loss + o.consistency_weight *
+                            PairConsistency(logits, int64_t(images_per_step), int64_t(pairs));
         }
         loss.backward();
         optimizer.step();
@@ -392,16 +410,57 @@ StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, cons
       if (o.on_progress) o.on_progress(progress);
       if (epoch - best_epoch >= o.patience) break;
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     RestoreSnapshot(net, best);
     SetMemoryFormat(net, at::MemoryFormat::Contiguous);
     card.metrics = {
-        {"val_accuracy", best_eval.accuracy}, {"val_nll", best_eval.nll},
-        {"best_epoch", best_epoch},           {"epochs_run", epochs_run},
+        {"val_accuracy", best_eval.accuracy},
+        {"val_nll", best_eval.nll},
+        {"best_epoch", best_epoch},
+        {"epochs_run", epochs_run},
         {"train_seconds", seconds},
         {"train_images_per_second", double(step * o.batch_size) / seconds},
     };
     return internal::MakeNativeClassifier(std::move(card), std::move(net));
+  }
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, const Dataset& val,
+                                                      const InputSpec& spec,
+                                                      const TrainOptions& o) {
+  SEYE_RETURN_IF_ERROR(CheckInputs(train, val, spec, o));
+  ConfigureCompute(o.threads);
+  ModelCard card = MakeCard(train, val, spec, o);
+  return internal::GuardTorch("training", [&]() -> StatusOr<std::unique_ptr<Classifier>> {
+    torch::manual_seed(o.seed);
+    SEYE_ASSIGN_OR_RETURN(SeyeCnn net, internal::BuildNetwork(card));
+    return TrainNetwork(std::move(net), std::move(card), train, val, spec, o);
+  });
+}
+
+StatusOr<std::unique_ptr<Classifier>> FineTuneClassifier(const Classifier& start,
+                                                         const Dataset& train, const Dataset& val,
+                                                         const TrainOptions& options) {
+  const ModelCard& from = start.card();
+  if (train.class_names != from.class_names)
+    return InvalidArgumentError("fine-tuning keeps the model's classes; the data's differ");
+  TrainOptions o = options;
+  o.widths = from.hyperparameters.value("widths", o.widths);
+  o.depths = from.hyperparameters.value("depths", o.depths);
+  SEYE_RETURN_IF_ERROR(CheckInputs(train, val, from.input, o));
+  ConfigureCompute(o.threads);
+  ModelCard card = MakeCard(train, val, from.input, o);
+  card.parent_id = from.Version();
+  card.training_data["fine_tuned_from"] = from.Version();
+  // The same camera images pass the same quality gate whichever weights judge them.
+  card.quality_baseline = from.quality_baseline;
+  return internal::GuardTorch("fine-tuning", [&]() -> StatusOr<std::unique_ptr<Classifier>> {
+    torch::manual_seed(o.seed);
+    SEYE_ASSIGN_OR_RETURN(SeyeCnn net, internal::CopyNetwork(start));
+    return TrainNetwork(std::move(net), std::move(card), train, val, from.input, o);
   });
 }
 

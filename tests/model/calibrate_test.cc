@@ -30,12 +30,7 @@ class RealCalibration : public ::testing::Test {
     std::vector<size_t> rest(s.train.size() - first.size());
     for (size_t i = 0; i < rest.size(); ++i) rest[i] = first.size() + i;
     held_back_ = new Dataset(s.train.Subset(rest));
-    for (const Dataset* part : {&s.validation, &s.calibration}) {
-      held_back_->pixels.insert(held_back_->pixels.end(), part->pixels.begin(), part->pixels.end());
-      held_back_->labels.insert(held_back_->labels.end(), part->labels.begin(), part->labels.end());
-      held_back_->sources.insert(held_back_->sources.end(), part->sources.begin(),
-                                 part->sources.end());
-    }
+    for (const Dataset* part : {&s.validation, &s.calibration}) held_back_->Extend(*part);
     const TrainOptions o = testing::SmallStandardOptions(2);
     auto model = TrainClassifier(train, s.validation, FitNormalization(train), o);
     ASSERT_TRUE(model.ok()) << model.status().ToString();

@@ -29,6 +29,8 @@ struct Dataset {
   }
   Image image(size_t i) const;
   void Append(const Image& image, int label, std::string source);
+  // Appends every image of `other`, which has the same shape and classes.
+  void Extend(const Dataset& other);
 
   // The images at `indices`, in that order, with the same classes.
   Dataset Subset(std::span<const size_t> indices) const;
@@ -42,8 +44,7 @@ struct Dataset {
 // (stratified), shuffled with `seed`. The last part's size is ignored: it takes every index the
 // others did not. Deterministic for a given seed.
 std::vector<std::vector<size_t>> StratifiedSplit(std::span<const int> labels, int num_classes,
-                                                 std::span<const size_t> part_sizes,
-                                                 uint64_t seed);
+                                                 std::span<const size_t> part_sizes, uint64_t seed);
 
 // A class name as a folder name: '/' and control characters become '_'.
 std::string FolderNameForClass(const std::string& class_name);

@@ -15,12 +15,12 @@
 namespace steadyeye {
 
 struct TrainProgress {
-  int epoch = 0;          // 1-based
+  int epoch = 0;  // 1-based
   int epochs = 0;
-  size_t seen = 0;        // images seen in this epoch
+  size_t seen = 0;  // images seen in this epoch
   size_t epoch_size = 0;
-  double loss = 0;        // running mean over this epoch
-  double accuracy = 0;    // running training accuracy over this epoch
+  double loss = 0;      // running mean over this epoch
+  double accuracy = 0;  // running training accuracy over this epoch
   bool epoch_done = false;
   double val_accuracy = 0;  // set when epoch_done
   double val_nll = 0;
@@ -62,7 +62,9 @@ struct TrainOptions {
   std::string data_source;  // recorded in the card
   std::function<void(const TrainProgress&)> on_progress;
 
-  int ResolvedEpochs() const { return epochs > 0 ? epochs : robust ? kRobustEpochs : kStandardEpochs; }
+  int ResolvedEpochs() const {
+    return epochs > 0 ? epochs : robust ? kRobustEpochs : kStandardEpochs;
+  }
 };
 
 // Trains on `train`, selects the epoch with the best accuracy on `val` (early stopping), and
@@ -71,6 +73,15 @@ struct TrainOptions {
 StatusOr<std::unique_ptr<Classifier>> TrainClassifier(const Dataset& train, const Dataset& val,
                                                       const InputSpec& spec,
                                                       const TrainOptions& options);
+
+// Continues training `start` (a native model: FailedPrecondition for an imported one) on
+// `train`, keeping its architecture, classes (InvalidArgument when the data's differ) and input
+// normalisation; options' widths and depths are ignored. The result is a new model whose card
+// names `start`'s version as its parent and keeps its quality baseline; it has no calibration
+// until one is fitted.
+StatusOr<std::unique_ptr<Classifier>> FineTuneClassifier(const Classifier& start,
+                                                         const Dataset& train, const Dataset& val,
+                                                         const TrainOptions& options);
 
 // Per-channel mean and standard deviation of pixel/255 over the dataset: the normalisation
 // stored in the model's input spec.
