@@ -259,7 +259,8 @@ TEST_F(Registry, AnAdaptedSiteModelIsServedOnlyOnceTheGatePassesIt) {
   EXPECT_EQ(listed[1]["parent"], base) << listed[1];
 
   // Much better at the dusty site, much worse on clean images: refused, logged, not served.
-  r = Models("gate --json --store " + store + " --site plant-d");
+  r = Models("gate --json --clean-images 1000 --shift-images 100 --store " + store +
+             " --site plant-d");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json refused = json::parse(r.out);
   EXPECT_FALSE(refused["promoted"].get<bool>()) << refused;
@@ -275,7 +276,8 @@ TEST_F(Registry, AnAdaptedSiteModelIsServedOnlyOnceTheGatePassesIt) {
   EXPECT_EQ(ServedVersion(*server, "plant-d"), base);
 
   // A site's own model may be allowed to lose on lab images: then it passes and is served there.
-  r = Models("gate --json --store " + store + " --site plant-d --lab-margin 0.5");
+  r = Models("gate --json --clean-images 1000 --shift-images 100 --store " + store +
+             " --site plant-d --lab-margin 0.5");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json passed = json::parse(r.out);
   EXPECT_TRUE(passed["promoted"].get<bool>()) << passed;
@@ -326,7 +328,7 @@ TEST_F(Registry, ARetrainedSiteModelPassesTheGateAtTheDefaultMargin) {
       << card["training_data"];
   EXPECT_TRUE(card.contains("calibration")) << card;
 
-  r = Models("gate --json --store " + store + " --site plant-d");
+  r = Models("gate --json --shift-images 100 --store " + store + " --site plant-d");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json decision = json::parse(r.out);
   EXPECT_TRUE(decision["promoted"].get<bool>()) << decision;
