@@ -66,20 +66,6 @@ StatusOr<Dataset> LoadForModel(const DataRef& ref, const Classifier& model, size
   return LoadWithProgress(ref, std::move(options));
 }
 
-StatusOr<std::unique_ptr<Classifier>> LoadRegisteredModel(const ModelRegistry& registry,
-                                                          const std::string& id) {
-  SEYE_ASSIGN_OR_RETURN(const ModelRecord record, registry.GetModel(id));
-  return Classifier::Load(record.file);
-}
-
-StatusOr<std::unique_ptr<Classifier>> LoadSiteModel(const ModelRegistry& registry,
-                                                    const std::string& site) {
-  SEYE_ASSIGN_OR_RETURN(const auto aliases, registry.Aliases());
-  const auto id = ModelForSite(aliases, site);
-  if (!id) return FailedPreconditionError("no model serves site " + site);
-  return LoadRegisteredModel(registry, *id);
-}
-
 RetentionPolicy RetentionFromLimits(double max_age_days, double max_mb) {
   RetentionPolicy policy;
   if (max_age_days > 0) policy.max_age_ms = int64_t(max_age_days * 86400e3);

@@ -15,7 +15,6 @@
 #include "steadyeye/model/train.h"
 #include "steadyeye/server/replay.h"
 #include "steadyeye/store/capture_store.h"
-#include "steadyeye/store/model_registry.h"
 
 namespace steadyeye::cli {
 
@@ -86,6 +85,7 @@ void AddTokenCommand(CLI::App& app, int& exit_code);
 void AddModelsCommand(CLI::App& app, int& exit_code);
 void AddAdaptCommand(CLI::App& app, int& exit_code);
 void AddRetrainCommand(CLI::App& app, int& exit_code);
+void AddLoopCommand(CLI::App& app, int& exit_code);
 void AddReplayCommand(CLI::App& app, int& exit_code);
 // `models gate` and `models decisions` (cmd_gate.cc), added to the models command.
 void AddGateSubcommand(CLI::App& models, int& exit_code);
@@ -100,13 +100,6 @@ StatusOr<std::vector<ReplayImage>> PrepareReplayImages(const std::string& images
 Status WriteProductionReport(const std::string& store_dir, const std::string& out,
                              const std::optional<std::string>& site, std::optional<int64_t> from,
                              std::optional<int64_t> to);
-
-// A registered model's bundle, loaded (id or unique prefix), and the one serving `site` (its
-// own, else the champion; FailedPrecondition when neither is set).
-StatusOr<std::unique_ptr<Classifier>> LoadRegisteredModel(const ModelRegistry& registry,
-                                                          const std::string& id);
-StatusOr<std::unique_ptr<Classifier>> LoadSiteModel(const ModelRegistry& registry,
-                                                    const std::string& site);
 
 // A retention policy from --max-age-days / --max-mb style limits (0 = no limit).
 RetentionPolicy RetentionFromLimits(double max_age_days, double max_mb);

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   cli::AddModelsCommand(app, exit_code);
   cli::AddAdaptCommand(app, exit_code);
   cli::AddRetrainCommand(app, exit_code);
+  cli::AddLoopCommand(app, exit_code);
   cli::AddReplayCommand(app, exit_code);
   try {
     app.parse(argc, argv);

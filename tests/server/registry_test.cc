@@ -293,13 +293,14 @@ TEST_F(Registry, AnAdaptedSiteModelIsServedOnlyOnceTheGatePassesIt) {
   EXPECT_EQ(decisions[1]["evidence"]["margin"], 0.01);
 }
 
-// Retraining: the site's model fine-tuned on the site's reviewed captures (outside the gate's
-// holdout) with a replay of lab images. Unlike the adapted model above, it need not trade clean
-// accuracy for the site's: it passes the gate at its default margin.
-TEST_F(Registry, ARetrainedSiteModelPassesTheGateAtTheDefaultMargin) {
+// Retraining, triggered by the loop worker: once a site has enough new reviewed images,
+// `steadyeye loop` fine-tunes the site's model on its reviewed captures (outside the gate's
+// holdout) with a replay of lab images, and gates it. Unlike the adapted model above, it need
+// not trade clean accuracy for the site's: it passes the gate at its default margin.
+TEST_F(Registry, TheLoopRetrainsASiteWithNewReviewedImagesAndTheGatePassesIt) {
   const std::string store = Path("store-retrain");
   const std::string base = VersionOf("m.seye");
-  auto server = Start("store-retrain");
+  auto server = Start("store-retrain", "--drift-reference 300");
   ASSERT_TRUE(server->started());
   const std::string replay = Binary() +
                              " replay --server http://127.0.0.1:" + std::to_string(server->port()) +
@@ -307,35 +308,62 @@ TEST_F(Registry, ARetrainedSiteModelPassesTheGateAtTheDefaultMargin) {
                              "--severity 3 --seed 6 ";
   ASSERT_EQ(RunCommand(replay + "--site plant-e --limit 40").exit_code, 0);
   ASSERT_EQ(RunCommand(replay + "--site plant-d --limit 1200").exit_code, 0);
-  const std::string retrain = Binary() + " retrain --store " + store + " --threads 1 --site ";
-  auto r = RunCommand(retrain + "plant-e");
+  // plant-f's lamp fails after 400 images: a drift alert.
+  const auto dark =
+      RunCommand(Binary() + " replay --server http://127.0.0.1:" + std::to_string(server->port()) +
+                 " --images fashion-mnist:test --site plant-f --limit 700 --seed 3 "
+                 "--condition underexposure --severity 4 --from 400 --json");
+  ASSERT_EQ(dark.exit_code, 0) << dark.err;
+  ASSERT_TRUE(json::parse(dark.out)["drift"].contains("detected_after")) << dark.out;
+  auto r = RunCommand(Binary() + " retrain --store " + store + " --site plant-e");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("site plant-e has"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("50 are needed"), std::string::npos) << r.err;
 
-  r = RunCommand(retrain + "plant-d");
+  // plant-e's 30-odd reviewed images trigger nothing; plant-d's 900 do.
+  const std::string loop = Binary() + " loop --once --store " + store +
+                           " --retrain-every 100 --shift-images 100 --no-alert-trigger";
+  r = RunCommand(loop);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("challenger:plant-d: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("plant-d (reviewed:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("promoted"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("plant-e"), std::string::npos) << r.out;
   const auto listed = json::parse(Models("list --json --store " + store).out);
   ASSERT_EQ(listed.size(), 2u) << listed;
   const std::string retrained = listed[1]["id"];
   EXPECT_EQ(listed[1]["parent"], base);
-  EXPECT_EQ(listed[1]["registered_by"], "cli:retrain");
+  EXPECT_EQ(listed[1]["registered_by"].get<std::string>().rfind("loop:reviewed:", 0), 0u)
+      << listed[1];
+  EXPECT_EQ(listed[1]["aliases"], "challenger:plant-d,site:plant-d");
   const auto card = json::parse(Models("show --store " + store + " " + retrained).out)["card"];
   EXPECT_EQ(card["training_data"]["fine_tuned_from"], base);
   EXPECT_NE(card["training_data"]["source"].get<std::string>().find("site plant-d"),
             std::string::npos)
       << card["training_data"];
   EXPECT_TRUE(card.contains("calibration")) << card;
-
-  r = Models("gate --json --shift-images 100 --store " + store + " --site plant-d");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const json decision = json::parse(r.out);
-  EXPECT_TRUE(decision["promoted"].get<bool>()) << decision;
-  for (const auto& c : decision["evidence"]["comparisons"])
+  const auto decisions = json::parse(Models("decisions --store " + store).out);
+  ASSERT_EQ(decisions.size(), 1u) << decisions;
+  EXPECT_TRUE(decisions[0]["promoted"].get<bool>()) << decisions[0];
+  for (const auto& c : decisions[0]["evidence"]["comparisons"])
     EXPECT_TRUE(c["non_inferior"].get<bool>()) << c;
-  EXPECT_EQ(json::parse(Models("list --json --store " + store).out)[1]["aliases"],
-            "challenger:plant-d,site:plant-d");
+
+  // The alert trigger: too few reviewed images to retrain on (as set here), so plant-f gets a
+  // label-free adaptation, judged like any challenger. plant-d has no alert.
+  const std::string on_alert = Binary() + " loop --once --store " + store +
+                               " --retrain-every 0 --min-reviewed 100000 --shift-images 100";
+  r = RunCommand(on_alert);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("plant-f (drift-alert:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("from store captures of site plant-f"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("gate decision 2"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("plant-d"), std::string::npos) << r.out;
+
+  // Nothing new since: the next rounds do nothing.
+  for (const std::string& round : {loop, on_alert}) {
+    r = RunCommand(round);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("no trigger at any of 3 sites"), std::string::npos) << r.out;
+  }
 }
 
 TEST_F(Registry, ServeRegistersItsModelAndNeedsOneOrAChampion) {

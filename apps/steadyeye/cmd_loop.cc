@@ -1,0 +1,206 @@
+// steadyeye loop: the loop's triggers, as a worker beside the server. Each round it looks at
+// every site of the store and, when a trigger fires, makes a challenger (retraining when the
+// site has enough reviewed images, else label-free adaptation) and runs the promotion gate; a
+// server that follows the registry serves what passes without a restart.
+//
+// A separate process rather than a thread of the server: training's compute threads (--threads)
+// are then bounded by the operating system's scheduler alone and never share LibTorch's global
+// thread pool with serving.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "common.h"
+#include "steadyeye/core/time.h"
+#include "steadyeye/registry/site_loop.h"
+#include "steadyeye/store/store.h"
+
+namespace steadyeye::cli {
+
+namespace {
+
+struct LoopArgs {
+  std::string store;
+  std::string lab_data = "fashion-mnist";
+  std::string clean_data = "fashion-mnist:calib";
+  size_t retrain_every = 200;  // new reviewed images at a site (0: off)
+  bool on_alert = true;
+  double every_hours = 0;  // schedule (0: off)
+  double poll_seconds = 30;
+  bool once = false;
+  SiteRetrainOptions retrain;
+  SiteGateOptions gate;
+};
+
+// What the store says about one site since its last challenger.
+struct SiteState {
+  int64_t last_challenger_ms = 0;  // 0: never
+  size_t new_reviewed = 0;
+  std::optional<int64_t> new_alert;  // an alert opened since
+};
+
+StatusOr<std::map<std::string, SiteState>> ReadSites(const Store& store) {
+  std::map<std::string, SiteState> sites;
+  SEYE_ASSIGN_OR_RETURN(const auto history, store.AliasHistory("", 100000));
+  // Newest first: the first move of each challenger:<site> is its last challenger.
+  std::map<std::string, int64_t> last;
+  for (const auto& change : history) {
+    const std::string prefix = SiteChallengerAlias("");
+    if (change.alias.rfind(prefix, 0) == 0 && !change.model_id.empty())
+      last.emplace(change.alias.substr(prefix.size()), change.at_ms);
+  }
+  CaptureQuery q;
+  q.reviewed = true;
+  q.limit = 1000;
+  while (true) {
+    SEYE_ASSIGN_OR_RETURN(const auto page, store.List(q));
+    if (page.empty()) break;
+    q.after_id = page.back().id;
+    for (const auto& c : page) {
+      SiteState& s = sites[c.site];
+      s.last_challenger_ms = last.count(c.site) ? last[c.site] : 0;
+      if (c.reviewed_ms > s.last_challenger_ms && !IsGateHoldout(c.id)) ++s.new_reviewed;
+    }
+  }
+  AlertQuery open;
+  open.state = "open";
+  SEYE_ASSIGN_OR_RETURN(const auto alerts, store.ListAlerts(open));
+  for (const auto& alert : alerts) {
+    const std::string site = alert.value("site", "");
+    SiteState& s = sites[site];
+    s.last_challenger_ms = last.count(site) ? last[site] : 0;
+    // Detected rather than onset: a challenger made between the two still predates the alert.
+    const auto detected = ParseTimestamp(alert.value("detected", ""));
+    if (detected.ok() && *detected > s.last_challenger_ms && !s.new_alert)
+      s.new_alert = alert.value("id", int64_t(0));
+  }
+  return sites;
+}
+
+// Why the loop acts on a site now, or empty.
+std::string Trigger(const LoopArgs& a, const SiteState& s, int64_t now_ms) {
+  if (a.on_alert && s.new_alert) return "drift-alert:" + std::to_string(*s.new_alert);
+  if (a.retrain_every > 0 && s.new_reviewed >= a.retrain_every)
+    return "reviewed:" + std::to_string(s.new_reviewed);
+  if (a.every_hours > 0 && s.new_reviewed > 0 &&
+      now_ms - s.last_challenger_ms >= int64_t(a.every_hours * 3600e3))
+    return "schedule";
+  return "";
+}
+
+// Makes the site's challenger (retraining when it has the reviewed images for it, else
+// adaptation) and gates it. Errors are printed and leave the site for the next round.
+void ActOnSite(LoopArgs& a, Store& store, const std::string& site, const std::string& why) {
+  const std::string by = "loop:" + why;
+  a.retrain.site = site;
+  a.retrain.by = by;
+  auto made = RetrainSiteChallenger(store, a.retrain);
+  if (!made.ok() && made.status().code() == StatusCode::kFailedPrecondition) {
+    SiteAdaptOptions adapt;
+    adapt.query.site = site;
+    adapt.by = by;
+    made = AdaptSiteChallenger(store, adapt);
+  }
+  if (!made.ok()) {
+    std::printf("%s (%s): no challenger: %s\n", site.c_str(), why.c_str(),
+                made.status().ToString().c_str());
+    return;
+  }
+  a.gate.site = site;
+  a.gate.challenger = made->record.id;
+  a.gate.by = by;
+  auto judged = GateSiteChallenger(store, a.gate);
+  if (!judged.ok()) {
+    std::printf("%s (%s): challenger %s not judged: %s\n", site.c_str(), why.c_str(),
+                made->record.id.c_str(), judged.status().ToString().c_str());
+    return;
+  }
+  std::printf(
+      "%s (%s): challenger %s from %s: gate decision %lld, %s\n", site.c_str(), why.c_str(),
+      made->record.id.c_str(), made->source.c_str(), static_cast<long long>(judged->record.id),
+      judged->record.promoted
+          ? "promoted"
+          : ("refused: " + (judged->decision.refusals.empty() ? std::string("dry run")
+                                                              : judged->decision.refusals[0]))
+                .c_str());
+}
+
+int RunLoop(LoopArgs& a) {
+  auto opened = OpenSqliteStore(a.store);
+  if (!opened.ok()) return Fail(opened.status());
+  Store& store = **opened;
+  auto lab = ResolveDataRef(a.lab_data, DataPurpose::kTraining);
+  if (!lab.ok()) return Fail(lab.status());
+  auto clean = ResolveDataRef(a.clean_data, DataPurpose::kCalibration);
+  if (!clean.ok()) return Fail(clean.status());
+  a.retrain.lab_data = *lab;
+  a.gate.clean_data = *clean;
+  while (true) {
+    auto sites = ReadSites(store);
+    if (!sites.ok()) return Fail(sites.status());
+    size_t acted = 0;
+    for (const auto& [site, state] : *sites) {
+      const std::string why = Trigger(a, state, UnixMillisNow());
+      if (why.empty()) continue;
+      ++acted;
+      ActOnSite(a, store, site, why);
+    }
+    if (acted == 0) std::printf("no trigger at any of %zu sites\n", sites->size());
+    std::fflush(stdout);
+    if (a.once) return 0;
+    std::this_thread::sleep_for(std::chrono::duration<double>(a.poll_seconds));
+  }
+}
+
+}  // namespace
+
+void AddLoopCommand(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<LoopArgs>();
+  a->retrain.training.epochs = 3;
+  a->retrain.training.learning_rate = 0.01;
+  a->retrain.training.patience = 2;
+  a->retrain.training.threads = 1;
+  auto* cmd = app.add_subcommand(
+      "loop",
+      "Run the loop's triggers beside a server: retrain or adapt a site's model when it drifts "
+      "or has new reviewed images, and promote it through the gate");
+  cmd->add_option("--store", a->store, "Store folder (the server's)")->required();
+  cmd->add_option("--retrain-every", a->retrain_every,
+                  "New reviewed images at a site that trigger retraining (0: never)")
+      ->capture_default_str();
+  cmd->add_flag("!--no-alert-trigger", a->on_alert, "Do not act on drift alerts");
+  cmd->add_option("--every-hours", a->every_hours,
+                  "Schedule: act on a site with new reviewed images this often (0: never)")
+      ->capture_default_str();
+  cmd->add_option("--poll-seconds", a->poll_seconds, "Seconds between rounds")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  cmd->add_flag("--once", a->once, "One round, then exit");
+  cmd->add_option("--lab-data", a->lab_data, "Lab training data replayed when retraining")
+      ->capture_default_str();
+  cmd->add_option("--lab-replay", a->retrain.lab_replay, "Lab images replayed")
+      ->capture_default_str();
+  cmd->add_option("--min-reviewed", a->retrain.min_reviewed,
+                  "Reviewed images a site needs to retrain (fewer: adapt without labels)")
+      ->capture_default_str();
+  cmd->add_option("--threads", a->retrain.training.threads,
+                  "Compute threads for training (bounded so serving keeps its cores)")
+      ->capture_default_str();
+  cmd->add_option("--margin", a->gate.gate.margin, "The gate's non-inferiority margin")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str();
+  cmd->add_option("--lab-margin", a->gate.lab_margin,
+                  "The gate's margin on clean images and the shift suite (default: --margin)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--clean-data", a->clean_data, "Clean lab images for the gate")
+      ->capture_default_str();
+  cmd->add_option("--shift-images", a->gate.shift_images,
+                  "Images per anticipated condition in the gate's shift suite")
+      ->capture_default_str();
+  cmd->add_flag("--dry-run", a->gate.dry_run, "Judge and log, but never promote");
+  cmd->callback([a, &exit_code] { exit_code = RunLoop(*a); });
+}
+
+}  // namespace steadyeye::cli
