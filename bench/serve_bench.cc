@@ -3,6 +3,7 @@
 //   build/bench/serve_bench MODEL.seye [--seconds S] [--clients C] [--max-batch B] [--max-delay-us
 //   D]
 //                          [--threads T] [--only png|jpeg] [--drift-overhead 1]
+//                          [--during COMMAND [--lead SECONDS]]
 //
 // For Fashion-MNIST-sized PNGs (the test split) and 640x480 JPEGs (the same items scaled up):
 //  1. model only: Classifier::Logits on ready-normalised batches of B images, images/s;
@@ -13,12 +14,14 @@
 //     from the scheduled send time (so a stalled server cannot hide its queue), p50 and p99.
 // The clients run in the same process, on the same cores as the server.
 // With --drift-overhead 1: only the closed-loop PNG throughput, drift monitoring off against on.
+// With --during COMMAND: only open-loop PNG latency, idle against while COMMAND runs.
 #include <httplib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -243,6 +246,47 @@ void DriftOverhead(const std::filesystem::path& model_path, const std::vector<Im
               100 * sum[1] / sum[0]);
 }
 
+// Serving latency while another process works (issue 7: retraining beside the server): open-loop
+// p99 at a fixed rate (half the idle closed-loop throughput), idle, during `command`, idle again.
+// `command` runs through the shell; the "during" window starts `lead` seconds after it, once it
+// is past loading its data, and it should outlast the window.
+void LatencyDuring(const std::filesystem::path& model_path, const std::vector<Image>& images,
+                   const std::vector<std::string>& bodies, int clients, double seconds,
+                   const std::string& command, double lead) {
+  auto model = Classifier::Load(model_path);
+  if (!model.ok()) std::exit(1);
+  ConfigureCompute(g_server_threads);
+  PredictorOptions options;
+  options.batching.workers = g_model_workers;
+  BenchServer server(std::move(*model), "serve-bench-during", options, images, clients);
+  Load(server.port(), bodies, clients, 1.0, 0);
+  const double rate = 0.5 * Load(server.port(), bodies, clients, seconds, 0).images_per_second;
+  auto p99 = [&](const char* when) {
+    const LoadResult r = Load(server.port(), bodies, clients, seconds, rate);
+    const double p = Percentile(r.latencies_ms, 0.99);
+    std::printf("  %-7s p50 %.2f ms, p99 %.2f ms (%zu requests, %zu errors)\n", when,
+                Percentile(r.latencies_ms, 0.5), p, r.latencies_ms.size(), r.errors);
+    return p;
+  };
+  const double before = p99("idle");
+  std::atomic<bool> done{false};
+  int status = 0;
+  std::thread other([&] {
+    status = std::system(command.c_str());
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::duration<double>(lead));
+  const double during = p99("during");
+  const bool outlasted = !done;
+  other.join();
+  const double after = p99("idle");
+  std::printf(
+      "28x28 PNG at %.0f img/s: p99 during / idle = %.2f (idle %.2f and %.2f ms, during %.2f "
+      "ms); the command %s the window and exited with %d\n",
+      rate, during / (0.5 * (before + after)), before, after, during,
+      outlasted ? "outlasted" : "did NOT outlast", status);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -256,10 +300,14 @@ int main(int argc, char** argv) {
   size_t max_batch = 32;
   std::string only;
   bool drift_overhead = false;
+  std::string during;  // --during COMMAND: latency while it runs
+  double lead = 5;
   int threads = 1;  // the server's default (steadyeye serve --threads)
   int64_t max_delay_us = PredictorOptions{}.batching.max_delay_us;
   for (int i = 2; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+    if (!std::strcmp(argv[i], "--during")) during = argv[i + 1];
+    if (!std::strcmp(argv[i], "--lead")) lead = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--drift-overhead")) drift_overhead = !std::strcmp(argv[i + 1], "1");
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--workers")) g_model_workers = size_t(std::atoi(argv[i + 1]));
@@ -298,6 +346,10 @@ int main(int argc, char** argv) {
               std::thread::hardware_concurrency(), seconds);
   if (drift_overhead) {
     DriftOverhead(argv[1], small, png, clients, seconds);
+    return 0;
+  }
+  if (!during.empty()) {
+    LatencyDuring(argv[1], small, png, clients, seconds, during, lead);
     return 0;
   }
   if (only != "jpeg")
