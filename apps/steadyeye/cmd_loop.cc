@@ -51,6 +51,12 @@ StatusOr<std::map<std::string, SiteState>> ReadSites(const Store& store) {
     if (change.alias.rfind(prefix, 0) == 0 && !change.model_id.empty())
       last.emplace(change.alias.substr(prefix.size()), change.at_ms);
   }
+  // Each site's state starts from its last challenger's time, whatever first names the site.
+  auto state_of = [&](const std::string& site) -> SiteState& {
+    auto [it, fresh] = sites.try_emplace(site);
+    if (fresh) it->second.last_challenger_ms = last.count(site) ? last.at(site) : 0;
+    return it->second;
+  };
   CaptureQuery q;
   q.reviewed = true;
   q.limit = 1000;
@@ -59,8 +65,7 @@ StatusOr<std::map<std::string, SiteState>> ReadSites(const Store& store) {
     if (page.empty()) break;
     q.after_id = page.back().id;
     for (const auto& c : page) {
-      SiteState& s = sites[c.site];
-      s.last_challenger_ms = last.count(c.site) ? last[c.site] : 0;
+      SiteState& s = state_of(c.site);
       if (c.reviewed_ms > s.last_challenger_ms && !IsGateHoldout(c.id)) ++s.new_reviewed;
     }
   }
@@ -69,8 +74,7 @@ StatusOr<std::map<std::string, SiteState>> ReadSites(const Store& store) {
   SEYE_ASSIGN_OR_RETURN(const auto alerts, store.ListAlerts(open));
   for (const auto& alert : alerts) {
     const std::string site = alert.value("site", "");
-    SiteState& s = sites[site];
-    s.last_challenger_ms = last.count(site) ? last[site] : 0;
+    SiteState& s = state_of(site);
     // Detected rather than onset: a challenger made between the two still predates the alert.
     const auto detected = ParseTimestamp(alert.value("detected", ""));
     if (detected.ok() && *detected > s.last_challenger_ms && !s.new_alert)
