@@ -8,6 +8,8 @@ find_package(fmt REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
+# The demo's scenario files are YAML (a format people edit by hand, with comments).
+find_package(yaml-cpp REQUIRED)
 
 # Debian splits OpenCV into per-module -dev packages; only the umbrella libopencv-dev ships a
 # CMake config, and it drags in GUI, video and GStreamer stacks we never use. So we find the

@@ -13,6 +13,7 @@ PACKAGES=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libsqlite3-dev libssl-dev zlib1g-dev
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium
   dataset-fashion-mnist

@@ -11,6 +11,9 @@
 #include <sstream>
 #include <string>
 
+#include "steadyeye/core/file.h"
+#include "steadyeye/core/status.h"
+
 namespace steadyeye::testing {
 
 // A fresh folder under $TMPDIR, removed with everything in it when the object dies.
@@ -41,7 +44,8 @@ struct CommandResult {
 inline CommandResult RunCommand(const std::string& command) {
   TempDir dir;
   const auto out_path = dir / "out", err_path = dir / "err";
-  const std::string full = command + " >" + out_path.string() + " 2>" + err_path.string() + " </dev/null";
+  const std::string full =
+      command + " >" + out_path.string() + " 2>" + err_path.string() + " </dev/null";
   const int status = std::system(full.c_str());
   auto slurp = [](const std::filesystem::path& p) {
     std::ifstream in(p);
@@ -57,5 +61,10 @@ inline CommandResult RunCommand(const std::string& command) {
 }
 
 inline std::string Binary() { return SEYE_BINARY; }
+
+inline StatusOr<std::string> ReadFileText(const std::string& path) {
+  SEYE_ASSIGN_OR_RETURN(const auto bytes, ReadFileBytes(path));
+  return std::string(bytes.begin(), bytes.end());
+}
 
 }  // namespace steadyeye::testing

@@ -1,13 +1,13 @@
+// steadyeye demo: the deployment story, measured. Trains (or reuses) the lab model on the train
+// split without the production pool, evaluates it on the untouched test split, then plays the
+// scenario (scenarios/four-sites.yaml by default) through a static policy and the full loop side
+// by side, and writes summary.json and report.html.
 #include <filesystem>
 #include <memory>
-#include <thread>
 
 #include "common.h"
-#include "steadyeye/core/time.h"
-#include "steadyeye/server/alerts.h"
-#include "steadyeye/server/http_server.h"
-#include "steadyeye/server/predictor.h"
-#include "steadyeye/store/store.h"
+#include "steadyeye/core/progress.h"
+#include "steadyeye/sim/simulate.h"
 
 namespace steadyeye::cli {
 
@@ -16,118 +16,110 @@ namespace {
 namespace fs = std::filesystem;
 
 struct DemoArgs {
-  std::string model = "models/base.seye";
+  std::string model = "models/lab.seye";
   std::string out = "demo";
+  std::string scenario;  // default: scenarios/four-sites.yaml beside the binary's sources
+  bool quick = false;
+  int images_per_site_day = 0;  // 0: the scenario's (--quick: 30)
   int threads = 0;
   bool retrain = false;
   bool skip_loop = false;
+  bool verbose = false;
 };
 
-// One site's week, replayed: 3,000 test images stamped 200 s apart, reviewed by an oracle.
-struct SiteRun {
-  const char* site;
-  uint64_t seed;
-  const char* condition;  // from the middle of the week on; "" for none
-};
+constexpr int kQuickImagesPerSiteDay = 30;
 
-StatusOr<ReplaySummary> ReplaySite(const SiteRun& run, int port) {
-  std::vector<std::string> classes;
-  SEYE_ASSIGN_OR_RETURN(const auto images, PrepareReplayImages("fashion-mnist:test", run.seed, 3000,
-                                                               run.condition, 3, 1500, classes));
-  ReplayOptions o;
-  o.server = "http://127.0.0.1:" + std::to_string(port);
-  o.site = run.site;
-  o.camera = "line-1";
-  o.oracle_reviewer = true;
-  o.class_names = classes;
-  o.seed = run.seed;
-  SEYE_ASSIGN_OR_RETURN(o.ts_start_ms, ParseTimestamp("2026-11-20T06:00:00Z"));
-  o.ts_step_ms = 200'000;
-  return Replay(images, o);
+StatusOr<Scenario> ReadScenario(const DemoArgs& args) {
+  const fs::path file = args.scenario.empty() ? fs::path(SEYE_SCENARIO_DIR) / "four-sites.yaml"
+                                              : fs::path(args.scenario);
+  SEYE_ASSIGN_OR_RETURN(Scenario scenario, LoadScenario(file));
+  const int images = args.images_per_site_day > 0 ? args.images_per_site_day
+                     : args.quick                 ? kQuickImagesPerSiteDay
+                                                  : 0;
+  return images > 0 ? scenario.Scaled(images) : scenario;
 }
 
-// The production half: the model served over HTTP (in this process, loopback only, a fresh
-// store), a week at two sites replayed through it with dust on plant-b's lens from mid-week, an
-// oracle reviewer labelling what was handed to people, and the true production accuracy that
-// the blind audit gives, as a report.
-int RunLoop(const DemoArgs& args) {
-  const fs::path store_dir = fs::path(args.out) / "store";
-  std::error_code ec;
-  fs::remove_all(store_dir, ec);
-  ConfigureCompute(1);  // the serving default: one compute thread beside the request threads
-  auto model = Classifier::Load(args.model);
-  if (!model.ok()) return Fail(model.status());
-  auto store = OpenSqliteStore(store_dir);
-  if (!store.ok()) return Fail(store.status());
-  ServerMetrics metrics((*model)->card().Version());
-  PredictorOptions options;
-  options.audit_rate = 0.1;  // a short demo needs a larger audit for a useful interval
-  auto alerts = AlertDispatcher::Create(**store, metrics, WebhookOptions{});
-  if (!alerts.ok()) return Fail(alerts.status());
-  if (Status st = EnableDriftMonitoring(options, DriftOptions{}, **store, **alerts); !st.ok())
-    return Fail(st);
-  auto predictor = Predictor::Create(std::move(*model), **store, metrics, options);
-  if (!predictor.ok()) return Fail(predictor.status());
-  auto page = WebFile("pages/review.html");
-  if (!page.ok()) return Fail(page.status());
-  HttpOptions http;
-  http.port = 0;
-  http.web_dir = page->parent_path().parent_path();
-  HttpServer server(**predictor, **store, metrics, http);
-  if (Status st = server.Bind(); !st.ok()) return Fail(st);
-  std::thread serving([&] { server.Run(); });
-  int code = 0;
-  for (const SiteRun& run : {SiteRun{"plant-a", 1, ""}, SiteRun{"plant-b", 2, "dust"}}) {
-    std::printf("replaying a week at %s%s ...\n", run.site,
-                *run.condition ? " (dust on the lens from mid-week)" : "");
-    auto summary = ReplaySite(run, server.port());
-    if (!summary.ok()) {
-      code = Fail(summary.status());
-      break;
+void PrintSummary(const nlohmann::json& summary) {
+  std::printf("\n== %d days, %zu images (%s); lab model's clean test accuracy %.2f%%\n",
+              summary.value("days", 0), summary["stream"].value("images", size_t(0)),
+              summary["stream"]["drawn_from"].dump().c_str(),
+              100 * summary.value("lab_clean_accuracy", 0.0));
+  std::printf("%-7s %-4s %14s %11s %11s %13s %15s %10s\n", "policy", "site", "max auto error",
+              "auto error", "review pre", "review normal", "review last 10", "final acc");
+  for (const auto& [policy, p] : summary["policies"].items()) {
+    for (const auto& [site, f] : p["sites"].items()) {
+      std::printf("%-7s %-4s %13.2f%% %10.2f%% %10.1f%% %12.1f%% %14.1f%% %9.2f%%\n",
+                  policy.c_str(), site.c_str(), 100 * f.value("max_auto_error", 0.0),
+                  100 * f.value("auto_error", 0.0), 100 * f.value("pre_shift_review_rate", 0.0),
+                  100 * f.value("normal_review_rate", 0.0),
+                  100 * f.value("last10_review_rate", 0.0), 100 * f.value("final_accuracy", 0.0));
     }
-    const auto acc = summary->auto_accuracy();
-    std::printf(
-        "  %lld images: %lld decided automatically (true accuracy %.1f%%), %lld handed to review; "
-        "the oracle reviewer answered %lld tasks\n",
-        static_cast<long long>(summary->sent), static_cast<long long>(summary->auto_decisions),
-        100 * acc.value_or(0), static_cast<long long>(summary->review_decisions),
-        static_cast<long long>(summary->reviews_answered));
   }
-  server.Stop();
-  serving.join();
-  if (code != 0) return code;
-  std::printf("\n== true production accuracy, estimated from the blind audit\n");
-  const std::string report = (fs::path(args.out) / "report").string();
-  if (Status st = WriteProductionReport(store_dir.string(), report, std::nullopt, std::nullopt,
-                                        std::nullopt);
-      !st.ok()) {
+  std::printf("\n== time from each shift's onset to a promoted model (loop)\n");
+  for (const auto& [site, rows] : summary["policies"]["loop"]["time_to_promotion_hours"].items()) {
+    for (const auto& row : rows) {
+      if (row["hours"].is_null()) {
+        std::printf("%s  %-13s day %4.1f: none promoted\n", site.c_str(),
+                    row.value("shift", "").c_str(), row.value("onset_day", 0.0));
+      } else {
+        std::printf("%s  %-13s day %4.1f: %.0f h (%s)\n", site.c_str(),
+                    row.value("shift", "").c_str(), row.value("onset_day", 0.0),
+                    row.value("hours", 0.0), row.value("kind", "").c_str());
+      }
+    }
+  }
+  std::printf("\n== targets\n%s\n", summary["targets"].dump(1).c_str());
+}
+
+int RunSimulationStep(const DemoArgs& args, Scenario scenario) {
+  SimulationOptions o;
+  o.scenario = std::move(scenario);
+  o.lab_model = args.model;
+  o.out = args.out;
+  o.train_threads = args.threads > 0 ? args.threads : 1;
+  auto lab = ResolveDataRef("fashion-mnist-lab", DataPurpose::kTraining);
+  auto clean = ResolveDataRef("fashion-mnist-lab:calib", DataPurpose::kCalibration);
+  auto test = ParseDataRef("fashion-mnist:test");
+  auto pool = ParseDataRef("fashion-mnist:pool");
+  for (const auto* ref : {&lab, &clean, &test, &pool})
+    if (!ref->ok()) return Fail(ref->status());
+  o.lab_data = *lab;
+  o.clean_data = *clean;
+  o.stream_data = {*test, *pool};
+  o.clean_test = o.stream_data[0];
+  const int64_t rounds = int64_t(o.scenario.days * 24 / o.scenario.loop.round_hours);
+  Progress progress("simulating " + std::to_string(o.scenario.days) + " days", rounds, "round",
+                    stdout);
+  o.on_progress = [&](size_t done, size_t) { progress.Update(int64_t(done)); };
+  o.log = [&](const std::string& line) {
+    if (args.verbose) std::printf("%s\n", line.c_str());
+  };
+  std::printf("%d sites x %d days x %d images a day; a round every %.0f simulated hours\n",
+              int(o.scenario.sites.size()), o.scenario.days, o.scenario.images_per_site_day,
+              o.scenario.loop.round_hours);
+  auto summary = RunSimulation(o);
+  progress.Finish();
+  if (!summary.ok()) return Fail(summary.status());
+  if (Status st = WriteHtmlReport(args.out, "demo", *summary, "report.html", "summary.json");
+      !st.ok())
     return Fail(st);
-  }
-  std::printf("\n== drift alerts (the monitor's, per site and camera)\n");
-  auto raised = (*store)->ListAlerts({});
-  if (!raised.ok()) return Fail(raised.status());
-  if (raised->empty()) std::printf("none\n");
-  for (const auto& a : *raised) {
-    std::printf("%s / %s since %s (%s): %s\n  action: %s\n", a.value("site", "").c_str(),
-                a.value("camera", "").c_str(), a.value("onset", "").c_str(),
-                a.value("state", "").c_str(), a.value("cause", "").c_str(),
-                a.value("action", "").c_str());
-  }
-  std::printf(
-      "\nopen %s/index.html for the plots. To review by hand:\n"
-      "  ./build/steadyeye serve --model %s --store %s   and open http://127.0.0.1:8080/review\n"
-      "  (and http://127.0.0.1:8080/dashboard for the sites, cameras and alerts)\n",
-      report.c_str(), args.model.c_str(), store_dir.c_str());
+  PrintSummary(*summary);
+  std::printf("\nwrote %s/summary.json and %s/report.html (open it for the plots)\n",
+              args.out.c_str(), args.out.c_str());
   return 0;
 }
 
-// The lab half: train (or reuse) the default model on Fashion-MNIST's train split and evaluate
-// it on the untouched test split; then the production loop.
 int RunDemo(const DemoArgs& args) {
-  if (args.retrain || !std::filesystem::exists(args.model)) {
-    std::printf("== training the default model on fashion-mnist (train split) -> %s\n",
-                args.model.c_str());
+  // The scenario first: a typo in it should not cost a training run.
+  auto scenario = ReadScenario(args);
+  if (!scenario.ok()) return Fail(scenario.status());
+  if (args.retrain || !fs::exists(args.model)) {
+    std::printf(
+        "== training the lab model on fashion-mnist-lab (the train split without the "
+        "production pool) -> %s\n",
+        args.model.c_str());
     TrainArgs train;
+    train.data = "fashion-mnist-lab";
     train.out = args.model;
     train.options.threads = args.threads;
     if (const int code = RunTrain(train); code != 0) return code;
@@ -139,8 +131,8 @@ int RunDemo(const DemoArgs& args) {
   eval.model = args.model;
   eval.threads = args.threads;
   if (const int code = RunEval(eval); code != 0 || args.skip_loop) return code;
-  std::printf("\n== the production loop: serving, two sites, review, true accuracy\n");
-  return RunLoop(args);
+  std::printf("\n== the deployment story: static policy and the loop, side by side\n");
+  return RunSimulationStep(args, std::move(*scenario));
 }
 
 }  // namespace
@@ -149,13 +141,24 @@ void AddDemoCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<DemoArgs>();
   auto* cmd = app.add_subcommand(
       "demo",
-      "Train (or reuse) the default model, evaluate it, then run the production loop: serve, "
-      "replay two sites, review, estimate the true accuracy");
-  cmd->add_option("--model", args->model, "Model bundle to reuse or create")->capture_default_str();
-  cmd->add_option("--out", args->out, "Folder of the loop's store and report")
+      "Train (or reuse) the lab model, evaluate it, then play a multi-site scenario through a "
+      "static policy and the full loop side by side: summary.json and report.html");
+  cmd->add_option("--model", args->model,
+                  "Lab model to reuse or create (trained on "
+                  "fashion-mnist-lab)")
       ->capture_default_str();
+  cmd->add_option("--out", args->out, "Folder of the stores, summary.json and report.html")
+      ->capture_default_str();
+  cmd->add_option("--scenario", args->scenario,
+                  "Scenario file (YAML; default scenarios/four-sites.yaml)");
+  cmd->add_flag("--quick", args->quick,
+                "30 images per site-day instead of the scenario's (a few minutes)");
+  cmd->add_option("--images-per-day", args->images_per_site_day,
+                  "Images per site-day (overrides the scenario and --quick)")
+      ->check(CLI::Range(1, 100000));
   cmd->add_flag("--skip-loop", args->skip_loop, "Stop after the evaluation");
-  cmd->add_flag("--retrain", args->retrain, "Train even if the model exists");
+  cmd->add_flag("--retrain", args->retrain, "Train the lab model even if it exists");
+  cmd->add_flag("--verbose", args->verbose, "Print every action of the loop");
   AddThreadsOption(*cmd, args->threads);
   cmd->callback([args, &exit_code] { exit_code = RunDemo(*args); });
 }

@@ -98,37 +98,25 @@ std::string Trigger(const LoopArgs& a, const SiteState& s, int64_t now_ms) {
 // adaptation) and gates it. Errors are printed and leave the site for the next round.
 void ActOnSite(LoopArgs& a, Store& store, const std::string& site, const std::string& why) {
   const std::string by = "loop:" + why;
-  a.retrain.site = site;
-  a.retrain.by = by;
-  auto made = RetrainSiteChallenger(store, a.retrain);
-  if (!made.ok() && made.status().code() == StatusCode::kFailedPrecondition) {
-    SiteAdaptOptions adapt;
-    adapt.query.site = site;
-    adapt.by = by;
-    made = AdaptSiteChallenger(store, adapt);
-  }
-  if (!made.ok()) {
-    std::printf("%s (%s): no challenger: %s\n", site.c_str(), why.c_str(),
-                made.status().ToString().c_str());
+  SiteAdaptOptions adapt;
+  adapt.query.site = site;
+  adapt.by = by;
+  a.retrain.site = a.gate.site = site;
+  a.retrain.by = a.gate.by = by;
+  auto step = RunSiteLoopStep(store, ChallengerSource::kRetrainElseAdapt, adapt, a.retrain, a.gate);
+  if (!step.ok()) {
+    std::printf("%s (%s): %s\n", site.c_str(), why.c_str(), step.status().ToString().c_str());
     return;
   }
-  a.gate.site = site;
-  a.gate.challenger = made->record.id;
-  a.gate.by = by;
-  auto judged = GateSiteChallenger(store, a.gate);
-  if (!judged.ok()) {
-    std::printf("%s (%s): challenger %s not judged: %s\n", site.c_str(), why.c_str(),
-                made->record.id.c_str(), judged.status().ToString().c_str());
-    return;
-  }
-  std::printf(
-      "%s (%s): challenger %s from %s: gate decision %lld, %s\n", site.c_str(), why.c_str(),
-      made->record.id.c_str(), made->source.c_str(), static_cast<long long>(judged->record.id),
-      judged->record.promoted
-          ? "promoted"
-          : ("refused: " + (judged->decision.refusals.empty() ? std::string("dry run")
-                                                              : judged->decision.refusals[0]))
-                .c_str());
+  const auto& judged = step->gate;
+  std::printf("%s (%s): challenger %s from %s: gate decision %lld, %s\n", site.c_str(), why.c_str(),
+              step->challenger.record.id.c_str(), step->challenger.source.c_str(),
+              static_cast<long long>(judged.record.id),
+              judged.record.promoted
+                  ? "promoted"
+                  : ("refused: " + (judged.decision.refusals.empty() ? std::string("dry run")
+                                                                     : judged.decision.refusals[0]))
+                        .c_str());
 }
 
 int RunLoop(LoopArgs& a) {

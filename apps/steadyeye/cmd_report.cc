@@ -74,9 +74,13 @@ std::string EscapeForScript(const std::string& json) {
   return out;
 }
 
-// index.html from the template web/report/<kind>.html with `report` embedded, <kind>.json
-// beside it, and the chart library.
-Status WritePage(const fs::path& dir, const std::string& kind, const nlohmann::json& report) {
+}  // namespace
+
+Status WriteHtmlReport(const fs::path& dir, const std::string& kind, const nlohmann::json& report,
+                       const std::string& page_name, const std::string& json_name) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return InvalidArgumentError("cannot create " + dir.string() + ": " + ec.message());
   SEYE_ASSIGN_OR_RETURN(const fs::path page, WebFile("report/" + kind + ".html"));
   SEYE_ASSIGN_OR_RETURN(const fs::path chart_lib,
                         WebFile("node_modules/echarts/dist/echarts.min.js"));
@@ -88,18 +92,19 @@ Status WritePage(const fs::path& dir, const std::string& kind, const nlohmann::j
   html.replace(at, placeholder.size(), EscapeForScript(report.dump()));
   SEYE_ASSIGN_OR_RETURN(const auto lib, ReadFileBytes(chart_lib, size_t(64) << 20));
   SEYE_RETURN_IF_ERROR(WriteFileAtomic(dir / "echarts.min.js", lib));
-  SEYE_ASSIGN_OR_RETURN(const fs::path css, WebFile("report/report.css"));
-  SEYE_ASSIGN_OR_RETURN(const auto css_bytes, ReadFileBytes(css));
-  SEYE_RETURN_IF_ERROR(WriteFileAtomic(dir / "report.css", css_bytes));
-  SEYE_RETURN_IF_ERROR(WriteFileAtomic(dir / (kind + ".json"), report.dump(1) + "\n"));
-  return WriteFileAtomic(dir / "index.html", html);
+  for (const char* shared : {"report.css", "report.js"}) {
+    SEYE_ASSIGN_OR_RETURN(const fs::path file, WebFile(std::string("report/") + shared));
+    SEYE_ASSIGN_OR_RETURN(const auto bytes, ReadFileBytes(file));
+    SEYE_RETURN_IF_ERROR(WriteFileAtomic(dir / shared, bytes));
+  }
+  SEYE_RETURN_IF_ERROR(WriteFileAtomic(dir / json_name, report.dump(1) + "\n"));
+  return WriteFileAtomic(dir / page_name, html);
 }
 
+namespace {
+
 Status WriteReport(const std::string& out, const std::string& kind, const nlohmann::json& report) {
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  if (ec) return InvalidArgumentError("cannot create " + out + ": " + ec.message());
-  SEYE_RETURN_IF_ERROR(WritePage(out, kind, report));
+  SEYE_RETURN_IF_ERROR(WriteHtmlReport(out, kind, report, "index.html", kind + ".json"));
   std::printf("wrote %s/index.html and %s.json\n", out.c_str(), kind.c_str());
   return Status::Ok();
 }

@@ -21,6 +21,7 @@ StatusOr<DataRef> ResolveDataRef(const std::string& text, DataPurpose purpose) {
     ref.split = purpose == DataPurpose::kTraining      ? Split::kTrain
                 : purpose == DataPurpose::kCalibration ? Split::kCalibration
                                                        : Split::kTest;
+    if (ref.split == Split::kTest) ref.lab = false;  // the pool is carved from train only
   }
   if (purpose == DataPurpose::kCalibration &&
       (ref.split == Split::kTest || ref.split == Split::kTrain)) {
@@ -33,6 +34,15 @@ StatusOr<DataRef> ResolveDataRef(const std::string& text, DataPurpose purpose) {
   if (purpose == DataPurpose::kTraining && ref.split == Split::kTest) {
     return InvalidArgumentError(
         "fashion-mnist:test is for evaluation only; train on fashion-mnist (its train split)");
+  }
+  if (purpose == DataPurpose::kTraining && ref.split == Split::kPool) {
+    return InvalidArgumentError(
+        "fashion-mnist:pool is the demo's production stream, never trained on; train on "
+        "fashion-mnist-lab (the train split without it)");
+  }
+  if (purpose == DataPurpose::kCalibration && ref.split == Split::kPool) {
+    return InvalidArgumentError(
+        "fashion-mnist:pool is the demo's production stream; calibrate on fashion-mnist-lab:calib");
   }
   if (purpose == DataPurpose::kTraining && ref.split != Split::kTrain) {
     return InvalidArgumentError(ref.ToString() +

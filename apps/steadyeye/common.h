@@ -97,6 +97,11 @@ StatusOr<std::vector<ReplayImage>> PrepareReplayImages(const std::string& images
                                                        int severity, size_t from,
                                                        std::vector<std::string>& class_names);
 // The production report of a store (report production).
+// <dir>/<page_name> from the template web/report/<kind>.html with `report` embedded,
+// <dir>/<json_name> beside it, and the chart library and style sheet the page loads.
+Status WriteHtmlReport(const std::filesystem::path& dir, const std::string& kind,
+                       const nlohmann::json& report, const std::string& page_name,
+                       const std::string& json_name);
 Status WriteProductionReport(const std::string& store_dir, const std::string& out,
                              const std::optional<std::string>& site, std::optional<int64_t> from,
                              std::optional<int64_t> to);

@@ -3,12 +3,13 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <map>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "steadyeye/core/file.h"
+#include "steadyeye/core/hash.h"
 #include "steadyeye/data/splits.h"
 #include "steadyeye/image/codec.h"
 
@@ -100,7 +101,8 @@ StatusOr<FolderListing> ListFolder(const fs::path& root,
   std::map<std::string, int> class_of_folder;
   if (model_classes.empty()) {
     listing.class_names.assign(folders.begin(), folders.end());
-    for (size_t i = 0; i < listing.class_names.size(); ++i) class_of_folder[listing.class_names[i]] = int(i);
+    for (size_t i = 0; i < listing.class_names.size(); ++i)
+      class_of_folder[listing.class_names[i]] = int(i);
   } else {
     listing.class_names = model_classes;
     for (size_t i = 0; i < model_classes.size(); ++i) {
@@ -109,14 +111,16 @@ StatusOr<FolderListing> ListFolder(const fs::path& root,
     for (const auto& f : folders) {
       if (!class_of_folder.count(f)) {
         std::string known;
-        for (const auto& c : model_classes) known += (known.empty() ? "" : ", ") + FolderNameForClass(c);
+        for (const auto& c : model_classes)
+          known += (known.empty() ? "" : ", ") + FolderNameForClass(c);
         return InvalidArgumentError("folder class '" + f + "' is not one of the model's classes (" +
                                     known + ")");
       }
     }
   }
   for (const auto& folder : folders) {
-    for (auto& p : ListImageFiles(root / folder)) listing.files.emplace_back(std::move(p), class_of_folder[folder]);
+    for (auto& p : ListImageFiles(root / folder))
+      listing.files.emplace_back(std::move(p), class_of_folder[folder]);
   }
   if (listing.files.empty()) {
     return InvalidArgumentError(root.string() + " contains no .png/.jpg/.jpeg files");
@@ -145,8 +149,9 @@ std::vector<size_t> EvenlyLimited(const std::vector<Item>& items, size_t limit, 
 
 StatusOr<Dataset> LoadFolder(const fs::path& root, const LoadOptions& options, LoadReport* report) {
   SEYE_ASSIGN_OR_RETURN(FolderListing listing, ListFolder(root, options.class_names));
-  const auto chosen = EvenlyLimited(listing.files, options.limit,
-                                    [](const auto& f) { return f.second; }, listing.class_names.size());
+  const auto chosen = EvenlyLimited(
+      listing.files, options.limit, [](const auto& f) { return f.second; },
+      listing.class_names.size());
   InputSpec spec;
   if (options.spec) {
     spec = *options.spec;
@@ -157,7 +162,8 @@ StatusOr<Dataset> LoadFolder(const fs::path& root, const LoadOptions& options, L
       auto image = LoadImageFile(listing.files[chosen[k]].first);
       if (image.ok()) samples.push_back(std::move(*image));
     }
-    if (samples.empty()) return InvalidArgumentError("no decodable image found in " + root.string());
+    if (samples.empty())
+      return InvalidArgumentError("no decodable image found in " + root.string());
     spec = ChooseFolderSpec(samples);
   }
   Dataset data;
@@ -181,34 +187,56 @@ StatusOr<Dataset> LoadFolder(const fs::path& root, const LoadOptions& options, L
 
 }  // namespace
 
+bool InProductionPool(size_t train_index) {
+  // A fixed salt: the pool must be the same for every model and every run.
+  return UnitInterval(SplitMix64Finalize(train_index ^ 0x706f6f6cULL)) < kProductionPoolShare;
+}
+
 std::string DataRef::ToString() const {
   if (kind == Kind::kFolder) return folder.string();
+  const std::string base = lab ? "fashion-mnist-lab" : "fashion-mnist";
   switch (split) {
-    case Split::kTrain: return "fashion-mnist:train";
-    case Split::kTest: return "fashion-mnist:test";
-    case Split::kValidation: return "fashion-mnist:val";
-    case Split::kCalibration: return "fashion-mnist:calib";
-    case Split::kDefault: break;
+    case Split::kTrain:
+      return base + ":train";
+    case Split::kTest:
+      return base + ":test";
+    case Split::kValidation:
+      return base + ":val";
+    case Split::kCalibration:
+      return base + ":calib";
+    case Split::kPool:
+      return base + ":pool";
+    case Split::kDefault:
+      break;
   }
-  return "fashion-mnist";
+  return base;
 }
 
 StatusOr<DataRef> ParseDataRef(const std::string& text) {
   DataRef ref;
-  if (text == "fashion-mnist") return ref;
-  for (Split split : {Split::kTrain, Split::kTest, Split::kValidation, Split::kCalibration}) {
+  for (bool lab : {false, true}) {
+    ref.lab = lab;
+    for (Split split : {Split::kDefault, Split::kTrain, Split::kValidation, Split::kCalibration}) {
+      ref.split = split;
+      if (text == ref.ToString()) return ref;
+    }
+  }
+  ref.lab = false;
+  for (Split split : {Split::kTest, Split::kPool}) {
     ref.split = split;
     if (text == ref.ToString()) return ref;
   }
   ref.split = Split::kDefault;
-  if (text.starts_with("fashion-mnist:")) {
-    return InvalidArgumentError("unknown Fashion-MNIST split in '" + text +
-                                "' (use fashion-mnist:train, :test, :val or :calib)");
+  if (text.starts_with("fashion-mnist")) {
+    return InvalidArgumentError("unknown Fashion-MNIST data '" + text +
+                                "' (use fashion-mnist[:train|:test|:val|:calib|:pool] or "
+                                "fashion-mnist-lab[:train|:val|:calib])");
   }
   std::error_code ec;
   if (!fs::is_directory(text, ec)) {
     return NotFoundError("data '" + text +
-                         "' is neither fashion-mnist[:train|:test|:val|:calib] nor an existing folder");
+                         "' is neither fashion-mnist[:train|:test|:val|:calib|:pool], "
+                         "fashion-mnist-lab[:train|:val|:calib] nor an existing folder");
   }
   ref.kind = DataRef::Kind::kFolder;
   ref.folder = text;
@@ -216,8 +244,8 @@ StatusOr<DataRef> ParseDataRef(const std::string& text) {
 }
 
 const std::vector<std::string>& FashionMnistClassNames() {
-  static const std::vector<std::string> kNames = {"T-shirt_top", "Trouser", "Pullover", "Dress",
-                                                  "Coat",        "Sandal",  "Shirt",    "Sneaker",
+  static const std::vector<std::string> kNames = {"T-shirt_top", "Trouser",   "Pullover", "Dress",
+                                                  "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                                   "Bag",         "Ankle_boot"};
   return kNames;
 }
@@ -240,15 +268,22 @@ InputSpec ChooseFolderSpec(const std::vector<Image>& samples) {
 
 StatusOr<Dataset> LoadDataset(const DataRef& ref, const LoadOptions& options, LoadReport* report) {
   if (ref.kind == DataRef::Kind::kFolder) return LoadFolder(ref.folder, options, report);
-  const fs::path dir =
-      options.fashion_mnist_dir.empty() ? fs::path(kDefaultFashionMnistDir) : options.fashion_mnist_dir;
+  const fs::path dir = options.fashion_mnist_dir.empty() ? fs::path(kDefaultFashionMnistDir)
+                                                         : options.fashion_mnist_dir;
   SEYE_ASSIGN_OR_RETURN(Dataset data, LoadFashionMnist(dir, ref.split));
+  if (ref.split == Split::kPool || (ref.lab && ref.split != Split::kTest)) {
+    std::vector<size_t> part;
+    for (size_t i = 0; i < data.size(); ++i) {
+      if (InProductionPool(i) == (ref.split == Split::kPool)) part.push_back(i);
+    }
+    data = data.Subset(part);
+  }
   if (ref.split == Split::kValidation || ref.split == Split::kCalibration) {
     TrainingSplits parts = SplitForTraining(data);
     data = std::move(ref.split == Split::kValidation ? parts.validation : parts.calibration);
   }
-  if (options.spec && (options.spec->channels != data.channels || options.spec->height != data.height ||
-                       options.spec->width != data.width)) {
+  if (options.spec && (options.spec->channels != data.channels ||
+                       options.spec->height != data.height || options.spec->width != data.width)) {
     // A model with another input size still gets the same conversion as any image file.
     Dataset conformed;
     conformed.channels = options.spec->channels;
@@ -261,8 +296,8 @@ StatusOr<Dataset> LoadDataset(const DataRef& ref, const LoadOptions& options, Lo
     data = std::move(conformed);
   }
   if (options.limit > 0 && options.limit < data.size()) {
-    const auto picked = EvenlyLimited(data.labels, options.limit, [](int l) { return l; },
-                                      data.class_names.size());
+    const auto picked = EvenlyLimited(
+        data.labels, options.limit, [](int l) { return l; }, data.class_names.size());
     data = data.Subset(picked);
   }
   return data;
@@ -272,7 +307,8 @@ StatusOr<size_t> ExportImages(const Dataset& data, const fs::path& dir) {
   std::error_code ec;
   for (const auto& name : data.class_names) {
     fs::create_directories(dir / FolderNameForClass(name), ec);
-    if (ec) return InvalidArgumentError("cannot create " + (dir / name).string() + ": " + ec.message());
+    if (ec)
+      return InvalidArgumentError("cannot create " + (dir / name).string() + ": " + ec.message());
   }
   for (size_t i = 0; i < data.size(); ++i) {
     char file[32];

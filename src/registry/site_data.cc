@@ -83,9 +83,17 @@ bool IsGateHoldout(int64_t capture_id) {
          kGateHoldoutShare;
 }
 
-StatusOr<SiteStream> SiteStreamImages(const CaptureStore& store, const SiteDataQuery& query,
-                                      const InputSpec& spec,
-                                      const std::vector<std::string>& class_names, uint64_t seed) {
+namespace {
+
+// The site's recent captures outside the holdout, each with how many times it is drawn when they
+// are resampled by 1 / inclusion probability; and Kish's effective sample size of the weights.
+struct Resampled {
+  std::vector<std::pair<Capture, size_t>> draws;  // only captures drawn at least once
+  double effective_size = 0;
+};
+
+StatusOr<Resampled> ResampleCaptures(const CaptureStore& store, const SiteDataQuery& query,
+                                     uint64_t seed) {
   SEYE_ASSIGN_OR_RETURN(const auto captures,
                         RecentCaptures(store, query, std::nullopt,
                                        [](const Capture& c) { return !IsGateHoldout(c.id); }));
@@ -99,22 +107,47 @@ StatusOr<SiteStream> SiteStreamImages(const CaptureStore& store, const SiteDataQ
     sum += w;
     sum_sq += w * w;
   }
-  SiteStream out;
-  out.images = EmptyLike(spec, class_names);
+  Resampled out;
   out.effective_size = sum * sum / sum_sq;
   const auto counts = SystematicResample(weights, sum, seed);
-  for (size_t i = 0; i < captures.size(); ++i) {
-    if (counts[i] == 0) continue;
-    auto image = CaptureImage(store, captures[i].id, spec);
+  for (size_t i = 0; i < captures.size(); ++i)
+    if (counts[i] > 0) out.draws.emplace_back(captures[i], counts[i]);
+  return out;
+}
+
+}  // namespace
+
+StatusOr<SiteStream> SiteStreamImages(const CaptureStore& store, const SiteDataQuery& query,
+                                      const InputSpec& spec,
+                                      const std::vector<std::string>& class_names, uint64_t seed) {
+  SEYE_ASSIGN_OR_RETURN(const Resampled resampled, ResampleCaptures(store, query, seed));
+  SiteStream out;
+  out.images = EmptyLike(spec, class_names);
+  out.effective_size = resampled.effective_size;
+  for (const auto& [capture, count] : resampled.draws) {
+    auto image = CaptureImage(store, capture.id, spec);
     if (!image.ok()) continue;
     ++out.captures;
-    const int label = std::clamp(captures[i].label, 0, int(class_names.size()) - 1);
-    for (size_t k = 0; k < counts[i]; ++k)
-      out.images.Append(*image, label, CaptureSource(captures[i].id));
+    const int label = std::clamp(capture.label, 0, int(class_names.size()) - 1);
+    for (size_t k = 0; k < count; ++k) out.images.Append(*image, label, CaptureSource(capture.id));
   }
   if (out.images.size() == 0)
     return DataLossError("none of site " + query.site + "'s captured images decodes");
   return out;
+}
+
+StatusOr<QualityBaseline> SiteQualityBaseline(const CaptureStore& store, const SiteDataQuery& query,
+                                              uint64_t seed) {
+  SEYE_ASSIGN_OR_RETURN(const Resampled resampled, ResampleCaptures(store, query, seed));
+  std::vector<Image> images;
+  for (const auto& [capture, count] : resampled.draws) {
+    auto bytes = store.GetImage(capture.id);
+    if (!bytes.ok()) continue;
+    auto image = DecodeImage(*bytes);
+    if (!image.ok()) continue;
+    for (size_t k = 0; k < count; ++k) images.push_back(*image);
+  }
+  return BuildBaseline(images);
 }
 
 StatusOr<SiteReviewed> SiteReviewedImages(const CaptureStore& store, const SiteDataQuery& query,

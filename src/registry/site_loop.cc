@@ -13,6 +13,7 @@
 #include "steadyeye/data/splits.h"
 #include "steadyeye/eval/robustness.h"
 #include "steadyeye/model/calibrate.h"
+#include "steadyeye/model/predict.h"
 
 namespace steadyeye {
 
@@ -53,9 +54,11 @@ StatusOr<Dataset> LoadLab(const DataRef& ref, const Classifier& model, size_t li
 
 // Every reviewed capture of one part of the site, conformed to `model`.
 StatusOr<SiteReviewed> AllReviewed(const Store& store, const std::string& site, ReviewedPart part,
-                                   const Classifier& model) {
+                                   const Classifier& model,
+                                   std::optional<int64_t> since_ms = std::nullopt) {
   SiteDataQuery q;
   q.site = site;
+  q.since_ms = since_ms;
   q.limit = std::numeric_limits<size_t>::max();
   return SiteReviewedImages(store, q, part, model.card().input, model.card().class_names);
 }
@@ -182,8 +185,9 @@ StatusOr<SiteGateResult> GateSiteChallenger(Store& store, const SiteGateOptions&
   }
   SEYE_ASSIGN_OR_RETURN(const auto incumbent, LoadRegisteredModel(store, *incumbent_id));
   SEYE_ASSIGN_OR_RETURN(const auto challenger, LoadRegisteredModel(store, challenger_id));
-  SEYE_ASSIGN_OR_RETURN(SiteReviewed reviewed,
-                        AllReviewed(store, o.site, ReviewedPart::kGateHoldout, *incumbent));
+  SEYE_ASSIGN_OR_RETURN(
+      SiteReviewed reviewed,
+      AllReviewed(store, o.site, ReviewedPart::kGateHoldout, *incumbent, o.site_since_ms));
   SEYE_ASSIGN_OR_RETURN(std::vector<GateSet> sets, LabSets(o, *incumbent));
   sets.insert(
       sets.begin(),
@@ -202,6 +206,61 @@ StatusOr<SiteGateResult> GateSiteChallenger(Store& store, const SiteGateOptions&
   record.evidence["lab_margin"] = o.lab_margin.value_or(o.gate.margin);
   record.evidence["dry_run"] = o.dry_run;
   SEYE_ASSIGN_OR_RETURN(out.record, store.RecordGateDecision(std::move(record)));
+  return out;
+}
+
+StatusOr<NewChallenger> MakeSiteChallenger(Store& store, ChallengerSource source,
+                                           const SiteAdaptOptions& adapt,
+                                           const SiteRetrainOptions& retrain) {
+  if (source == ChallengerSource::kAdapt) return AdaptSiteChallenger(store, adapt);
+  auto made = RetrainSiteChallenger(store, retrain);
+  if (source == ChallengerSource::kRetrainElseAdapt &&
+      made.status().code() == StatusCode::kFailedPrecondition) {
+    return AdaptSiteChallenger(store, adapt);
+  }
+  return made;
+}
+
+StatusOr<SiteLoopStep> RunSiteLoopStep(Store& store, ChallengerSource source,
+                                       SiteAdaptOptions adapt, SiteRetrainOptions retrain,
+                                       SiteGateOptions gate) {
+  SiteLoopStep step;
+  SEYE_ASSIGN_OR_RETURN(step.challenger, MakeSiteChallenger(store, source, adapt, retrain));
+  gate.challenger = step.challenger.record.id;
+  SEYE_ASSIGN_OR_RETURN(step.gate, GateSiteChallenger(store, gate));
+  return step;
+}
+
+nlohmann::json SiteCertification::ToJson() const {
+  return {{"reviewed", reviewed},
+          {"automatic", automatic},
+          {"errors", errors},
+          {"error_upper", error_upper},
+          {"holds", holds}};
+}
+
+StatusOr<SiteCertification> CertifyOnSite(const Store& store, const Classifier& model,
+                                          const std::string& site, int64_t since_ms,
+                                          size_t min_automatic) {
+  SiteCertification out;
+  const auto& calibration = model.card().calibration;
+  if (!calibration || !calibration->threshold.certified) return out;
+  const auto& names = model.card().class_names;
+  for (const ReviewedPart part : {ReviewedPart::kGateHoldout, ReviewedPart::kTrainable}) {
+    SEYE_ASSIGN_OR_RETURN(const SiteReviewed reviewed,
+                          AllReviewed(store, site, part, model, since_ms));
+    SEYE_ASSIGN_OR_RETURN(const auto probs, PredictDataset(model, reviewed.data));
+    for (size_t i = 0; i < reviewed.data.size(); ++i) {
+      const auto row = probs.begin() + std::ptrdiff_t(i * names.size());
+      const auto top = std::max_element(row, row + std::ptrdiff_t(names.size()));
+      ++out.reviewed;
+      if (!calibration->DecidesAutomatically(*top)) continue;
+      ++out.automatic;
+      out.errors += (top - row) != reviewed.data.labels[i];
+    }
+  }
+  out.error_upper = ClopperPearsonUpper(out.errors, out.automatic, calibration->threshold.delta);
+  out.holds = out.automatic >= min_automatic && out.error_upper <= calibration->threshold.alpha;
   return out;
 }
 

@@ -374,6 +374,10 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
   return Status::Ok();
 }
 
+void Predictor::RelearnDrift(const std::string& site) {
+  if (monitor_) monitor_->Relearn([&](const std::string& s) { return s == site; });
+}
+
 void Predictor::ObserveAudit(const Capture& capture, const std::string& answer) {
   if (!monitor_ || capture.kept_because != KeptBecause::kAudit) return;
   const auto& names = model()->card().class_names;

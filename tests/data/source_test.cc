@@ -1,8 +1,10 @@
 #include "steadyeye/data/source.h"
-#include "steadyeye/data/splits.h"
 
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "steadyeye/data/splits.h"
 #include "steadyeye/image/codec.h"
 #include "test_util.h"
 
@@ -49,7 +51,13 @@ TEST(DataRef, ParsesNamesAndFolders) {
   EXPECT_EQ(ParseDataRef("fashion-mnist:calib")->ToString(), "fashion-mnist:calib");
   const auto unknown = ParseDataRef("fashion-mnist:dev");
   EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(unknown.status().message().find(":val or :calib"), std::string::npos);
+  EXPECT_NE(unknown.status().message().find("fashion-mnist-lab[:train|:val|:calib]"),
+            std::string::npos)
+      << unknown.status().message();
+  EXPECT_EQ(ParseDataRef("fashion-mnist:pool")->split, Split::kPool);
+  EXPECT_TRUE(ParseDataRef("fashion-mnist-lab")->lab);
+  EXPECT_EQ(ParseDataRef("fashion-mnist-lab:calib")->ToString(), "fashion-mnist-lab:calib");
+  EXPECT_EQ(ParseDataRef("fashion-mnist-lab:pool").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseDataRef("/no/such/folder").status().code(), StatusCode::kNotFound);
   testing::TempDir dir;
   EXPECT_EQ(ParseDataRef(dir.path().string())->kind, DataRef::Kind::kFolder);
@@ -65,6 +73,24 @@ TEST(DataRef, HeldBackSplitsAreTheTrainingSplitsValidationAndCalibrationParts) {
   EXPECT_EQ(calib->size(), 5000u);
   EXPECT_EQ(val->Fingerprint(), parts.validation.Fingerprint());
   EXPECT_EQ(calib->Fingerprint(), parts.calibration.Fingerprint());
+}
+
+TEST(DataRef, TheProductionPoolAndTheLabDataPartitionTheTrainSplit) {
+  DataRef lab = FashionMnist(Split::kTrain);
+  lab.lab = true;
+  const auto pool = LoadDataset(FashionMnist(Split::kPool), {});
+  const auto rest = LoadDataset(lab, {});
+  ASSERT_TRUE(pool.ok() && rest.ok());
+  EXPECT_EQ(pool->size() + rest->size(), 60000u);
+  EXPECT_NEAR(double(pool->size()), 10000, 300);
+  std::set<std::string> sources(pool->sources.begin(), pool->sources.end());
+  for (const auto& source : rest->sources) ASSERT_EQ(sources.count(source), 0u) << source;
+  // The lab's calibration part is carved from the rest, never from the pool.
+  lab.split = Split::kCalibration;
+  const auto calib = LoadDataset(lab, {});
+  ASSERT_TRUE(calib.ok());
+  for (const auto& source : calib->sources) ASSERT_EQ(sources.count(source), 0u) << source;
+  EXPECT_EQ(calib->Fingerprint(), SplitForTraining(*rest).calibration.Fingerprint());
 }
 
 Image Filled(int w, int h, int c, uint8_t v) {
@@ -112,7 +138,8 @@ TEST(Folder, LoadsMixedSizesAndColoursAndSkipsBadFiles) {
 TEST(Folder, EmptyOrFlatFoldersAreErrors) {
   testing::TempDir dir;
   DataRef ref = *ParseDataRef(dir.path().string());
-  EXPECT_NE(LoadDataset(ref, {}).status().message().find("no class sub-folders"), std::string::npos);
+  EXPECT_NE(LoadDataset(ref, {}).status().message().find("no class sub-folders"),
+            std::string::npos);
   std::filesystem::create_directories(dir / "a");
   EXPECT_NE(LoadDataset(ref, {}).status().message().find("no .png"), std::string::npos);
 }

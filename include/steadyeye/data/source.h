@@ -16,17 +16,28 @@ namespace steadyeye {
 
 // kValidation and kCalibration are the parts of the train split that SplitForTraining holds
 // back (data/splits.h): where thresholds and hyper-parameters are chosen, never the test split.
-enum class Split { kDefault, kTrain, kTest, kValidation, kCalibration };
+// kPool is the production pool: a fixed sixth of the train split (about 10,000 images, chosen by
+// a hash of the index) that the demo streams as production images beside the test split. A
+// DataRef with `lab` set ("fashion-mnist-lab[:train|:val|:calib]") is the train split without the
+// pool, and its validation and calibration parts are carved from that rest, so a lab model
+// trained on it has never seen a pool image.
+enum class Split { kDefault, kTrain, kTest, kValidation, kCalibration, kPool };
+
+inline constexpr double kProductionPoolShare = 1.0 / 6;
+// True for the train-split indices in the production pool.
+bool InProductionPool(size_t train_index);
 
 struct DataRef {
   enum class Kind { kFashionMnist, kFolder };
   Kind kind = Kind::kFashionMnist;
   Split split = Split::kDefault;  // Fashion-MNIST only
+  bool lab = false;               // Fashion-MNIST only: the train split without the pool
   std::filesystem::path folder;   // kFolder only
   std::string ToString() const;
 };
 
-// Accepts "fashion-mnist", "fashion-mnist:train|test|val|calib" or a folder path.
+// Accepts "fashion-mnist", "fashion-mnist:train|test|val|calib|pool",
+// "fashion-mnist-lab[:train|val|calib]" or a folder path.
 StatusOr<DataRef> ParseDataRef(const std::string& text);
 
 // The Fashion-MNIST class names, folder-safe ("T-shirt_top", ..., "Ankle_boot").

@@ -20,6 +20,7 @@
 #include "steadyeye/core/status.h"
 #include "steadyeye/data/dataset.h"
 #include "steadyeye/image/input_spec.h"
+#include "steadyeye/quality/quality.h"
 #include "steadyeye/store/capture_store.h"
 
 namespace steadyeye {
@@ -48,6 +49,13 @@ struct SiteStream {
 StatusOr<SiteStream> SiteStreamImages(const CaptureStore& store, const SiteDataQuery& query,
                                       const InputSpec& spec,
                                       const std::vector<std::string>& class_names, uint64_t seed);
+
+// A quality baseline (quality/quality.h) learned from the site's recent captures outside the
+// gate's holdout, resampled as SiteStreamImages does and measured on the images as stored (not
+// conformed to a model). NotFound when the site has no capture in the period; BuildBaseline's
+// error for too few images.
+StatusOr<QualityBaseline> SiteQualityBaseline(const CaptureStore& store, const SiteDataQuery& query,
+                                              uint64_t seed);
 
 enum class ReviewedPart { kGateHoldout, kTrainable };
 

@@ -86,6 +86,9 @@ struct SiteGateOptions {
   size_t clean_images = 2000;
   size_t shift_images = 200;  // per anticipated condition
   int shift_severity = 3;
+  // Judge on the site's held-out reviewed captures taken since then (all when unset): after a
+  // lasting change, the images of before no longer say how a model serves the site.
+  std::optional<int64_t> site_since_ms;
   bool dry_run = false;  // judge and log, but do not promote
   std::string by = "gate";
 };
@@ -98,5 +101,44 @@ struct SiteGateResult {
 // promotes the challenger to site:<site> when it passes. NotFound when the site has no
 // challenger.
 StatusOr<SiteGateResult> GateSiteChallenger(Store& store, const SiteGateOptions& options);
+
+// One step of a site's loop: make a challenger, then gate it (and promote it when it passes).
+enum class ChallengerSource {
+  kAdapt,             // label-free adaptation
+  kRetrain,           // retraining from reviewed captures
+  kRetrainElseAdapt,  // retraining when the site has the reviewed captures for it
+};
+struct SiteLoopStep {
+  NewChallenger challenger;
+  SiteGateResult gate;
+};
+// Makes the site's challenger only (registered and set as challenger:<site>, not judged).
+StatusOr<NewChallenger> MakeSiteChallenger(Store& store, ChallengerSource source,
+                                           const SiteAdaptOptions& adapt,
+                                           const SiteRetrainOptions& retrain);
+// MakeSiteChallenger, then GateSiteChallenger on what it made.
+// The options' site, challenger and `by` fields are the caller's. The error of whichever call
+// failed: making the challenger (FailedPrecondition: too few reviewed captures to retrain) or
+// judging it.
+StatusOr<SiteLoopStep> RunSiteLoopStep(Store& store, ChallengerSource source,
+                                       SiteAdaptOptions adapt, SiteRetrainOptions retrain,
+                                       SiteGateOptions gate);
+
+// Whether the model's certified threshold still holds at a site after a change there: its
+// automatic decisions (confidence at or above its threshold) on the site's reviewed captures
+// taken since `since_ms`, both parts (they are judged, never trained on), against the people's
+// labels. While a drift alert suspends a stream every image is captured, so these are a sample
+// of the stream as it is now, not of the review path alone.
+struct SiteCertification {
+  size_t reviewed = 0;       // reviewed captures with a class answer
+  size_t automatic = 0;      // of those, at or above the threshold
+  size_t errors = 0;         // of those, wrong
+  double error_upper = 1.0;  // Clopper-Pearson (1 - delta) upper bound on their error rate
+  bool holds = false;        // automatic >= min_automatic and error_upper <= alpha
+  nlohmann::json ToJson() const;
+};
+StatusOr<SiteCertification> CertifyOnSite(const Store& store, const Classifier& model,
+                                          const std::string& site, int64_t since_ms,
+                                          size_t min_automatic = 100);
 
 }  // namespace steadyeye

@@ -124,6 +124,11 @@ class Predictor {
   // model whose classes differ from those served; InvalidArgument for a bad site name or a
   // missing default model or a model's bad quality baseline.
   Status SwitchModels(ModelAssignment assignment);
+  // Learns the drift reference of the site's streams again from their next frames, resolving
+  // their open alerts: the loop's answer when the serving model was shown to still certify its
+  // decisions on the site's new condition (registry/site_loop.h CertifyOnSite). No-op with
+  // monitoring off.
+  void RelearnDrift(const std::string& site);
   // The model serving `site` now (the default model for "" or a site without its own).
   std::shared_ptr<const Classifier> model(const std::string& site = "") const;
   // site -> version for the sites with their own model, and "" -> the default's version.
