@@ -222,8 +222,8 @@ StatusOr<NewChallenger> MakeSiteChallenger(Store& store, ChallengerSource source
 }
 
 StatusOr<SiteLoopStep> RunSiteLoopStep(Store& store, ChallengerSource source,
-                                       SiteAdaptOptions adapt, SiteRetrainOptions retrain,
-                                       SiteGateOptions gate) {
+                                       const SiteAdaptOptions& adapt,
+                                       const SiteRetrainOptions& retrain, SiteGateOptions gate) {
   SiteLoopStep step;
   SEYE_ASSIGN_OR_RETURN(step.challenger, MakeSiteChallenger(store, source, adapt, retrain));
   gate.challenger = step.challenger.record.id;
@@ -245,19 +245,15 @@ StatusOr<SiteCertification> CertifyOnSite(const Store& store, const Classifier& 
   SiteCertification out;
   const auto& calibration = model.card().calibration;
   if (!calibration || !calibration->threshold.certified) return out;
-  const auto& names = model.card().class_names;
   for (const ReviewedPart part : {ReviewedPart::kGateHoldout, ReviewedPart::kTrainable}) {
     SEYE_ASSIGN_OR_RETURN(const SiteReviewed reviewed,
                           AllReviewed(store, site, part, model, since_ms));
     SEYE_ASSIGN_OR_RETURN(const auto probs, PredictDataset(model, reviewed.data));
-    for (size_t i = 0; i < reviewed.data.size(); ++i) {
-      const auto row = probs.begin() + std::ptrdiff_t(i * names.size());
-      const auto top = std::max_element(row, row + std::ptrdiff_t(names.size()));
-      ++out.reviewed;
-      if (!calibration->DecidesAutomatically(*top)) continue;
-      ++out.automatic;
-      out.errors += (top - row) != reviewed.data.labels[i];
-    }
+    const AutomaticDecisions decided = MeasureAutomaticDecisions(
+        probs, reviewed.data.labels, model.card().class_names.size(), *calibration);
+    out.reviewed += decided.n;
+    out.automatic += decided.decided;
+    out.errors += decided.errors;
   }
   out.error_upper = ClopperPearsonUpper(out.errors, out.automatic, calibration->threshold.delta);
   out.holds = out.automatic >= min_automatic && out.error_upper <= calibration->threshold.alpha;

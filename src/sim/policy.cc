@@ -32,11 +32,7 @@ PolicyRun::PolicyRun(const std::string& name, bool loop, const SimulationOptions
       outcomes_(stream.images.size()),
       reviewer_rng_(options.scenario.seed + 17) {}
 
-PolicyRun::~PolicyRun() {
-  follower_.reset();
-  predictor_.reset();
-  alerts_.reset();
-}
+PolicyRun::~PolicyRun() = default;
 
 StatusOr<std::unique_ptr<PolicyRun>> PolicyRun::Create(const std::string& name, bool loop,
                                                        const SimulationOptions& options,
@@ -99,13 +95,10 @@ Status PolicyRun::Serve(size_t begin, size_t end) {
         return results[k].status().WithContext("serving stream image " + std::to_string(at + k));
       const PredictResult& r = *results[k];
       Outcome& o = outcomes_[at + k];
-      o.served = true;
       o.automatic = r.decision == "auto";
       o.quality_flag = HasReasonPrefix(r, "quality:");
       o.drift_suspended = HasReasonPrefix(r, "drift:");
       o.label = r.label;
-      o.model_version = r.model_version;
-      o.capture_id = r.capture_id;
       if (r.capture_id) image_of_capture_[*r.capture_id] = at + k;
     }
   }
@@ -125,7 +118,8 @@ Status PolicyRun::Review(int64_t now_ms, int capacity) {
     if (it == image_of_capture_.end())
       return InternalError("review task for capture " + std::to_string(task->capture_id) +
                            " that this run did not send");
-    const int truth = stream_.images[it->second].label;
+    const StreamImage& image = stream_.images[it->second];
+    const int truth = image.label;
     const int answer = unit(reviewer_rng_) < options_.scenario.reviewers.error_rate
                            ? (truth + other(reviewer_rng_)) % int(names.size())
                            : truth;
@@ -134,7 +128,6 @@ Status PolicyRun::Review(int64_t now_ms, int capacity) {
     ++tasks_answered_;
     // An answer stands as the final decision only when it came by the end of the image's day;
     // later ones still teach the loop.
-    const StreamImage& image = stream_.images[it->second];
     Outcome& o = outcomes_[it->second];
     if (!o.answer && now_ms <= stream_.start_ms + image.day * kDayMs) o.answer = answer;
     if (task->kind == TaskKind::kAudit) {

@@ -26,14 +26,11 @@ namespace steadyeye::sim {
 
 // What happened to one stream image under a policy.
 struct Outcome {
-  bool served = false;
   bool automatic = false;
   bool quality_flag = false;
   bool drift_suspended = false;
-  int label = -1;  // the model's
-  std::optional<int64_t> capture_id;
+  int label = -1;             // the model's
   std::optional<int> answer;  // the reviewer's class (first answer), when one came in time
-  std::string model_version;
 };
 
 class PolicyRun {
@@ -91,6 +88,8 @@ class PolicyRun {
   const bool loop_;
   const SimulationOptions& options_;
   const Stream& stream_;
+  // Declared in the order they depend on one another: destroyed in reverse, the follower and the
+  // predictor go before the alert dispatcher, metrics and store they use.
   std::unique_ptr<Store> store_;
   std::unique_ptr<ServerMetrics> metrics_;
   std::unique_ptr<AlertDispatcher> alerts_;

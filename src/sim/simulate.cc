@@ -5,6 +5,7 @@
 
 #include "policy.h"
 #include "steadyeye/core/time.h"
+#include "steadyeye/eval/metrics.h"
 #include "steadyeye/model/classifier.h"
 #include "steadyeye/model/predict.h"
 #include "stream.h"
@@ -17,12 +18,10 @@ using sim::Outcome;
 using sim::PolicyRun;
 using sim::Stream;
 
-// The lab model's accuracy on clean held-out images: the bar the targets compare with.
-StatusOr<double> CleanAccuracy(const SimulationOptions& o) {
-  SEYE_ASSIGN_OR_RETURN(auto model, Classifier::Load(o.lab_model));
-  // A model trained on the whole train split has seen the production pool: its figures on the
-  // stream would flatter it.
-  const std::string trained_on = model->card().training_data.value("source", "");
+// A model trained on the whole train split has seen the production pool: its figures on the
+// stream would flatter it.
+Status CheckNeverSawTheStream(const SimulationOptions& o, const Classifier& model) {
+  const std::string trained_on = model.card().training_data.value("source", "");
   for (const auto& ref : o.stream_data) {
     if (ref.kind == DataRef::Kind::kFashionMnist && ref.split == Split::kPool &&
         trained_on.rfind("fashion-mnist-lab", 0) != 0) {
@@ -31,15 +30,16 @@ StatusOr<double> CleanAccuracy(const SimulationOptions& o) {
                                   "train the lab model on fashion-mnist-lab");
     }
   }
+  return Status::Ok();
+}
+
+// The lab model's accuracy on clean held-out images: the bar the targets compare with.
+StatusOr<double> CleanAccuracy(const SimulationOptions& o) {
+  SEYE_ASSIGN_OR_RETURN(auto model, Classifier::Load(o.lab_model));
+  SEYE_RETURN_IF_ERROR(CheckNeverSawTheStream(o, *model));
   SEYE_ASSIGN_OR_RETURN(Dataset test, LoadDataset(o.clean_test, {}));
   SEYE_ASSIGN_OR_RETURN(const auto probs, PredictDataset(*model, test));
-  const size_t k = test.class_names.size();
-  size_t right = 0;
-  for (size_t i = 0; i < test.size(); ++i) {
-    const auto row = probs.begin() + std::ptrdiff_t(i * k);
-    right += size_t(std::max_element(row, row + std::ptrdiff_t(k)) - row) == size_t(test.labels[i]);
-  }
-  return double(right) / double(test.size());
+  return ComputeMetrics(probs, test.labels, test.class_names.size()).accuracy;
 }
 
 struct DayCounts {

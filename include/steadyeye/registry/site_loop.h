@@ -121,8 +121,8 @@ StatusOr<NewChallenger> MakeSiteChallenger(Store& store, ChallengerSource source
 // failed: making the challenger (FailedPrecondition: too few reviewed captures to retrain) or
 // judging it.
 StatusOr<SiteLoopStep> RunSiteLoopStep(Store& store, ChallengerSource source,
-                                       SiteAdaptOptions adapt, SiteRetrainOptions retrain,
-                                       SiteGateOptions gate);
+                                       const SiteAdaptOptions& adapt,
+                                       const SiteRetrainOptions& retrain, SiteGateOptions gate);
 
 // Whether the model's certified threshold still holds at a site after a change there: its
 // automatic decisions (confidence at or above its threshold) on the site's reviewed captures
