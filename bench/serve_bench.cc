@@ -3,6 +3,7 @@
 //   build/bench/serve_bench MODEL.seye [--seconds S] [--clients C] [--max-batch B] [--max-delay-us
 //   D]
 //                          [--threads T] [--only png|jpeg] [--drift-overhead 1]
+//                          [--shadow-overhead 1]
 //                          [--during COMMAND [--lead SECONDS]]
 //
 // For Fashion-MNIST-sized PNGs (the test split) and 640x480 JPEGs (the same items scaled up):
@@ -14,6 +15,7 @@
 //     from the scheduled send time (so a stalled server cannot hide its queue), p50 and p99.
 // The clients run in the same process, on the same cores as the server.
 // With --drift-overhead 1: only the closed-loop PNG throughput, drift monitoring off against on.
+// With --shadow-overhead 1: the same, without against with a challenger scored in the shadow.
 // With --during COMMAND: only open-loop PNG latency, idle against while COMMAND runs.
 #include <httplib.h>
 
@@ -24,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -170,6 +173,7 @@ class BenchServer {
   }
   int port() const { return server_->port(); }
   Store& store() { return *store_; }
+  Predictor& predictor() { return *predictor_; }
 
  private:
   std::filesystem::path dir_;
@@ -221,10 +225,19 @@ void Run(const std::string& name, const std::filesystem::path& model_path,
       warm.ok + closed.ok + open.ok + batched.ok);
 }
 
-// Monitoring overhead: closed-loop HTTP throughput of the same server with drift monitoring off
-// and on, alternated (off, on, off, on) so that drift in the machine's speed falls on both.
-void DriftOverhead(const std::filesystem::path& model_path, const std::vector<Image>& images,
-                   const std::vector<std::string>& bodies, int clients, double seconds) {
+// What a feature costs: closed-loop HTTP throughput of the same server without and with it,
+// alternated (off, on, off, on) so that drift in the machine's speed falls on both. A feature is
+// switched on through the predictor's options before the server starts, or through the
+// predictor after.
+struct Feature {
+  std::string name;
+  std::function<void(PredictorOptions&)> options;
+  std::function<void(const std::filesystem::path&, Predictor&)> predictor;
+};
+
+void Overhead(const Feature& feature, const std::filesystem::path& model_path,
+              const std::vector<Image>& images, const std::vector<std::string>& bodies, int clients,
+              double seconds) {
   double sum[2] = {0, 0};
   for (int round = 0; round < 4; ++round) {
     const bool on = round % 2 == 1;
@@ -233,18 +246,35 @@ void DriftOverhead(const std::filesystem::path& model_path, const std::vector<Im
     ConfigureCompute(g_server_threads);
     PredictorOptions options;
     options.batching.workers = g_model_workers;
-    if (on) options.drift = DriftOptions{};
-    BenchServer server(std::move(*model), "serve-bench-drift", options, images, clients);
-    // Past the monitor's reference (1,000 frames), so the CUSUMs run in what is measured.
+    if (on && feature.options) feature.options(options);
+    BenchServer server(std::move(*model), "serve-bench-overhead", options, images, clients);
+    if (on && feature.predictor) feature.predictor(model_path, server.predictor());
+    // Warm-up, past the drift monitor's reference (1,000 frames), so that what is measured runs
+    // the feature in its steady state.
     Load(server.port(), bodies, clients, 2.0, 0);
     const LoadResult r = Load(server.port(), bodies, clients, seconds, 0);
     sum[on ? 1 : 0] += r.images_per_second;
-    std::printf("  monitoring %-3s %7.0f img/s (%zu errors)\n", on ? "on" : "off",
+    std::printf("  %s %-3s %7.0f img/s (%zu errors)\n", feature.name.c_str(), on ? "on" : "off",
                 r.images_per_second, r.errors);
   }
-  std::printf("28x28 PNG, %d clients: monitoring on / off = %.1f%%\n", clients,
+  std::printf("28x28 PNG, %d clients: %s on / off = %.1f%%\n", clients, feature.name.c_str(),
               100 * sum[1] / sum[0]);
 }
+
+const Feature kDriftMonitoring{"monitoring", [](PredictorOptions& o) { o.drift = DriftOptions{}; },
+                               nullptr};
+
+// A second copy of the served model as the challenger everywhere: one more model call per image.
+const Feature kShadowScoring{"shadow", nullptr,
+                             [](const std::filesystem::path& model_path, Predictor& predictor) {
+                               auto shadow = Classifier::Load(model_path);
+                               if (!shadow.ok()) std::exit(1);
+                               ModelAssignment assignment;
+                               assignment.default_model = predictor.model();
+                               assignment.shadows[""] = std::move(*shadow);
+                               if (!predictor.SwitchModels(std::move(assignment)).ok())
+                                 std::exit(1);
+                             }};
 
 // Serving latency while another process works (issue 7: retraining beside the server): open-loop
 // p99 at a fixed rate (half the idle closed-loop throughput), idle, during `command`, idle again.
@@ -299,7 +329,7 @@ int main(int argc, char** argv) {
   int clients = 32;
   size_t max_batch = 32;
   std::string only;
-  bool drift_overhead = false;
+  bool drift_overhead = false, shadow_overhead = false;
   std::string during;  // --during COMMAND: latency while it runs
   double lead = 5;
   int threads = 1;  // the server's default (steadyeye serve --threads)
@@ -309,6 +339,8 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--during")) during = argv[i + 1];
     if (!std::strcmp(argv[i], "--lead")) lead = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--drift-overhead")) drift_overhead = !std::strcmp(argv[i + 1], "1");
+    if (!std::strcmp(argv[i], "--shadow-overhead"))
+      shadow_overhead = !std::strcmp(argv[i + 1], "1");
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--workers")) g_model_workers = size_t(std::atoi(argv[i + 1]));
     if (!std::strcmp(argv[i], "--batch-clients")) g_batch_clients = std::atoi(argv[i + 1]);
@@ -344,8 +376,9 @@ int main(int argc, char** argv) {
   }
   std::printf("serve_bench: %u hardware threads, %.0f s per measurement\n",
               std::thread::hardware_concurrency(), seconds);
-  if (drift_overhead) {
-    DriftOverhead(argv[1], small, png, clients, seconds);
+  if (drift_overhead || shadow_overhead) {
+    Overhead(drift_overhead ? kDriftMonitoring : kShadowScoring, argv[1], small, png, clients,
+             seconds);
     return 0;
   }
   if (!during.empty()) {

@@ -98,6 +98,10 @@ void AddGateSubcommand(CLI::App& models, int& exit_code) {
   gate->add_option("--shift-images", o.shift_images,
                    "Images per anticipated condition in the shift suite")
       ->capture_default_str();
+  gate->add_option("--min-shadow", o.min_shadow_images,
+                   "Live images the challenger must have been scored on in the shadow at the "
+                   "site (by a server following the registry)")
+      ->capture_default_str();
   gate->add_flag("--dry-run", o.dry_run, "Judge and log, but do not promote");
   gate->add_flag("--json", a->json, "Print the logged decision as JSON");
   gate->callback([a, &exit_code] { exit_code = RunGate(*a); });

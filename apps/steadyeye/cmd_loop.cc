@@ -1,11 +1,14 @@
 // steadyeye loop: the loop's triggers, as a worker beside the server. Each round it looks at
 // every site of the store and, when a trigger fires, makes a challenger (retraining when the
-// site has enough reviewed images, else label-free adaptation) and runs the promotion gate; a
-// server that follows the registry serves what passes without a restart.
+// site has enough reviewed images, else label-free adaptation). The server that follows the
+// registry scores it in the shadow on the site's live images; once it has scored
+// --min-shadow of them, a later round runs the promotion gate, and the server serves what
+// passes without a restart.
 //
 // A separate process rather than a thread of the server: training's compute threads (--threads)
 // are then bounded by the operating system's scheduler alone and never share LibTorch's global
 // thread pool with serving.
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -32,6 +35,7 @@ struct LoopArgs {
   bool once = false;
   SiteRetrainOptions retrain;
   SiteGateOptions gate;
+  LoopArgs() { gate.min_shadow_images = 100; }
 };
 
 // What the store says about one site since its last challenger.
@@ -39,6 +43,7 @@ struct SiteState {
   int64_t last_challenger_ms = 0;  // 0: never
   size_t new_reviewed = 0;
   std::optional<int64_t> new_alert;  // an alert opened since
+  std::string unjudged_challenger;   // challenger:<site> when no gate decision names it yet
 };
 
 StatusOr<std::map<std::string, SiteState>> ReadSites(const Store& store) {
@@ -69,6 +74,16 @@ StatusOr<std::map<std::string, SiteState>> ReadSites(const Store& store) {
       if (c.reviewed_ms > s.last_challenger_ms && !IsGateHoldout(c.id)) ++s.new_reviewed;
     }
   }
+  SEYE_ASSIGN_OR_RETURN(const auto aliases, store.Aliases());
+  for (const auto& [alias, model] : aliases) {
+    const std::string prefix = SiteChallengerAlias("");
+    if (alias.rfind(prefix, 0) != 0) continue;
+    const std::string site = alias.substr(prefix.size());
+    SEYE_ASSIGN_OR_RETURN(const auto decisions, store.GateDecisions(SiteAlias(site), 100000));
+    const bool judged = std::any_of(decisions.begin(), decisions.end(),
+                                    [&](const GateRecord& d) { return d.challenger == model; });
+    if (!judged) state_of(site).unjudged_challenger = model;
+  }
   AlertQuery open;
   open.state = "open";
   SEYE_ASSIGN_OR_RETURN(const auto alerts, store.ListAlerts(open));
@@ -94,8 +109,19 @@ std::string Trigger(const LoopArgs& a, const SiteState& s, int64_t now_ms) {
   return "";
 }
 
+void PrintJudged(const std::string& site, const std::string& why, const SiteGateResult& judged) {
+  std::printf("%s (%s): challenger %s: gate decision %lld, %s\n", site.c_str(), why.c_str(),
+              judged.record.challenger.c_str(), static_cast<long long>(judged.record.id),
+              judged.record.promoted
+                  ? "promoted"
+                  : ("refused: " + (judged.decision.refusals.empty() ? std::string("dry run")
+                                                                     : judged.decision.refusals[0]))
+                        .c_str());
+}
+
 // Makes the site's challenger (retraining when it has the reviewed images for it, else
-// adaptation) and gates it. Errors are printed and leave the site for the next round.
+// adaptation); gates it at once when no shadow scoring is asked for. Errors are printed and
+// leave the site for the next round.
 void ActOnSite(LoopArgs& a, Store& store, const std::string& site, const std::string& why) {
   const std::string by = "loop:" + why;
   SiteAdaptOptions adapt;
@@ -103,20 +129,51 @@ void ActOnSite(LoopArgs& a, Store& store, const std::string& site, const std::st
   adapt.by = by;
   a.retrain.site = a.gate.site = site;
   a.retrain.by = a.gate.by = by;
-  auto step = RunSiteLoopStep(store, ChallengerSource::kRetrainElseAdapt, adapt, a.retrain, a.gate);
-  if (!step.ok()) {
-    std::printf("%s (%s): %s\n", site.c_str(), why.c_str(), step.status().ToString().c_str());
+  auto made = MakeSiteChallenger(store, ChallengerSource::kRetrainElseAdapt, adapt, a.retrain);
+  if (!made.ok()) {
+    std::printf("%s (%s): %s\n", site.c_str(), why.c_str(), made.status().ToString().c_str());
     return;
   }
-  const auto& judged = step->gate;
-  std::printf("%s (%s): challenger %s from %s: gate decision %lld, %s\n", site.c_str(), why.c_str(),
-              step->challenger.record.id.c_str(), step->challenger.source.c_str(),
-              static_cast<long long>(judged.record.id),
-              judged.record.promoted
-                  ? "promoted"
-                  : ("refused: " + (judged.decision.refusals.empty() ? std::string("dry run")
-                                                                     : judged.decision.refusals[0]))
-                        .c_str());
+  std::printf("%s (%s): challenger %s from %s\n", site.c_str(), why.c_str(),
+              made->record.id.c_str(), made->source.c_str());
+  if (a.gate.min_shadow_images > 0) {
+    std::printf("%s: challenger %s is scored in the shadow until it has %zu live images\n",
+                site.c_str(), made->record.id.c_str(), a.gate.min_shadow_images);
+    return;
+  }
+  a.gate.challenger = made->record.id;
+  auto judged = GateSiteChallenger(store, a.gate);
+  if (!judged.ok()) {
+    std::printf("%s (%s): %s\n", site.c_str(), why.c_str(), judged.status().ToString().c_str());
+    return;
+  }
+  PrintJudged(site, why, *judged);
+}
+
+// Gates the site's challenger once it has been scored on enough live images in the shadow.
+void JudgeWhenScored(LoopArgs& a, Store& store, const std::string& site,
+                     const std::string& challenger) {
+  auto tallies = store.ShadowTallies(challenger);
+  if (!tallies.ok()) {
+    std::printf("%s: %s\n", site.c_str(), tallies.status().ToString().c_str());
+    return;
+  }
+  const auto it = tallies->find(site);
+  const int64_t scored = it != tallies->end() ? it->second.images : 0;
+  if (size_t(scored) < a.gate.min_shadow_images) {
+    std::printf("%s: challenger %s in the shadow, %lld of %zu live images scored\n", site.c_str(),
+                challenger.c_str(), static_cast<long long>(scored), a.gate.min_shadow_images);
+    return;
+  }
+  a.gate.site = site;
+  a.gate.challenger = challenger;
+  a.gate.by = "loop:shadow";
+  auto judged = GateSiteChallenger(store, a.gate);
+  if (!judged.ok()) {
+    std::printf("%s (shadow): %s\n", site.c_str(), judged.status().ToString().c_str());
+    return;
+  }
+  PrintJudged(site, "shadow", *judged);
 }
 
 int RunLoop(LoopArgs& a) {
@@ -134,10 +191,15 @@ int RunLoop(LoopArgs& a) {
     if (!sites.ok()) return Fail(sites.status());
     size_t acted = 0;
     for (const auto& [site, state] : *sites) {
+      // A new trigger replaces a challenger still in the shadow: it was made from less.
       const std::string why = Trigger(a, state, UnixMillisNow());
-      if (why.empty()) continue;
-      ++acted;
-      ActOnSite(a, store, site, why);
+      if (!why.empty()) {
+        ++acted;
+        ActOnSite(a, store, site, why);
+      } else if (!state.unjudged_challenger.empty() && a.gate.min_shadow_images > 0) {
+        ++acted;
+        JudgeWhenScored(a, store, site, state.unjudged_challenger);
+      }
     }
     if (acted == 0) std::printf("no trigger at any of %zu sites\n", sites->size());
     std::fflush(stdout);
@@ -190,6 +252,10 @@ void AddLoopCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--shift-images", a->gate.shift_images,
                   "Images per anticipated condition in the gate's shift suite")
+      ->capture_default_str();
+  cmd->add_option("--min-shadow", a->gate.min_shadow_images,
+                  "Live images a challenger is scored on in the shadow by the server before the "
+                  "gate judges it (0: judge at once)")
       ->capture_default_str();
   cmd->add_flag("--dry-run", a->gate.dry_run, "Judge and log, but never promote");
   cmd->callback([a, &exit_code] { exit_code = RunLoop(*a); });

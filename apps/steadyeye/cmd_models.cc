@@ -96,6 +96,10 @@ int RunShow(Store& store, const ModelsArgs& a) {
   auto j = m->ToJson();
   const auto named = AliasesByModel(*aliases);
   j["aliases"] = named.count(m->id) ? named.at(m->id) : "";
+  auto shadows = store.ShadowTallies(m->id);
+  if (!shadows.ok()) return Fail(shadows.status());
+  j["shadow"] = nlohmann::json::object();
+  for (const auto& [site, tally] : *shadows) j["shadow"][site] = tally.ToJson();
   std::printf("%s\n", j.dump(2).c_str());
   return 0;
 }

@@ -194,6 +194,15 @@ StatusOr<SiteGateResult> GateSiteChallenger(Store& store, const SiteGateOptions&
       GateSet{"site " + o.site + " reviewed (held out)", std::move(reviewed.data), true, {}});
   SiteGateResult out;
   SEYE_ASSIGN_OR_RETURN(out.decision, JudgeChallenger(*incumbent, *challenger, sets, o.gate));
+  SEYE_ASSIGN_OR_RETURN(const auto shadows, store.ShadowTallies(challenger->card().Version()));
+  const auto scored = shadows.find(o.site);
+  const ShadowTally shadow = scored != shadows.end() ? scored->second : ShadowTally{};
+  if (size_t(shadow.images) < o.min_shadow_images) {
+    out.decision.promote = false;
+    out.decision.refusals.push_back("shadow: scored on " + std::to_string(shadow.images) +
+                                    " live images at site " + o.site + ", needs " +
+                                    std::to_string(o.min_shadow_images) + " before it acts");
+  }
   GateRecord record;
   record.at_ms = UnixMillisNow();
   record.alias = SiteAlias(o.site);
@@ -205,6 +214,8 @@ StatusOr<SiteGateResult> GateSiteChallenger(Store& store, const SiteGateOptions&
   record.evidence["margin"] = o.gate.margin;
   record.evidence["lab_margin"] = o.lab_margin.value_or(o.gate.margin);
   record.evidence["dry_run"] = o.dry_run;
+  record.evidence["shadow"] = shadow.ToJson();
+  record.evidence["min_shadow_images"] = o.min_shadow_images;
   SEYE_ASSIGN_OR_RETURN(out.record, store.RecordGateDecision(std::move(record)));
   return out;
 }

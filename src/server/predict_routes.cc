@@ -140,6 +140,13 @@ nlohmann::json SiteModels(const Predictor& predictor) {
   return out;
 }
 
+nlohmann::json Shadows(const Predictor& predictor) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [site, version] : predictor.ShadowVersions())
+    out[site.empty() ? "*" : site] = version;
+  return out;
+}
+
 }  // namespace
 
 std::vector<Route> PredictRoutes(ServerContext& ctx) {
@@ -236,6 +243,8 @@ std::vector<Route> PredictRoutes(ServerContext& ctx) {
                   {{"ready", c->ready.load()},
                    {"model_version", c->predictor.model()->card().Version()},
                    {"site_models", SiteModels(c->predictor)},
+                   // Challengers scored in the shadow: site ("*" for every site) -> version.
+                   {"shadows", Shadows(c->predictor)},
                    {"queue_depth", c->predictor.queue_depth()}});
        }},
       {"metrics",

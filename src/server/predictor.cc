@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <utility>
 
 #include "steadyeye/calib/calibration.h"
 #include "steadyeye/core/name.h"
@@ -96,9 +97,16 @@ struct Predictor::Served {
 struct Predictor::Serving {
   Served fallback;
   std::map<std::string, Served> by_site;
+  std::map<std::string, Served> shadows;  // "" for every site without its own
   const Served& For(const std::string& site) const {
     auto it = by_site.find(site);
     return it == by_site.end() ? fallback : it->second;
+  }
+  const Served* ShadowFor(const std::string& site) const {
+    for (const std::string& key : {site, std::string()}) {
+      if (auto it = shadows.find(key); it != shadows.end()) return &it->second;
+    }
+    return nullptr;
   }
 };
 
@@ -210,6 +218,11 @@ Status Predictor::SwitchModels(ModelAssignment assignment) {
     if (!m) return InvalidArgumentError("no model given for site " + site);
     SEYE_ASSIGN_OR_RETURN(next->by_site[site], served(std::move(m)));
   }
+  for (auto& [site, m] : assignment.shadows) {
+    if (!site.empty()) SEYE_RETURN_IF_ERROR(ValidateName(site, "site"));
+    if (!m) return InvalidArgumentError("no shadow model given for site " + site);
+    SEYE_ASSIGN_OR_RETURN(next->shadows[site], served(std::move(m)));
+  }
   serving_.store(next);
   metrics_.SetModelVersion(next->fallback.version);
   if (monitor_) {
@@ -230,6 +243,23 @@ std::map<std::string, std::string> Predictor::ModelVersions() const {
   std::map<std::string, std::string> out{{"", s->fallback.version}};
   for (const auto& [site, served] : s->by_site) out[site] = served.version;
   return out;
+}
+
+std::map<std::string, std::shared_ptr<const Classifier>> Predictor::Shadows() const {
+  std::map<std::string, std::shared_ptr<const Classifier>> out;
+  for (const auto& [site, served] : serving()->shadows) out[site] = served.model;
+  return out;
+}
+
+std::map<std::string, std::string> Predictor::ShadowVersions() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [site, served] : serving()->shadows) out[site] = served.version;
+  return out;
+}
+
+std::map<std::string, std::map<std::string, ShadowTally>> Predictor::TakeShadowTallies() {
+  std::lock_guard lock(shadow_mu_);
+  return std::exchange(shadow_tallies_, {});
 }
 
 std::pair<std::shared_ptr<const QualityBaseline>, std::string> Predictor::BaselineFor(
@@ -259,6 +289,13 @@ struct Predictor::Job {
   bool quality_pass = true;
   QualityValues quality_values{};
   std::future<StatusOr<std::vector<float>>> logits;
+  const Served* shadow = nullptr;  // the challenger in the shadow, when its call was queued
+  std::future<StatusOr<std::vector<float>>> shadow_logits;
+  // A request that fails after its shadow call was queued still waits for it: the queued call
+  // points at the model that `serving` keeps alive.
+  ~Job() {
+    if (shadow_logits.valid()) shadow_logits.wait();
+  }
   std::vector<float> probabilities;
   std::optional<std::future<StatusOr<int64_t>>> committed;
   KeptBecause kept = KeptBecause::kReview;
@@ -279,6 +316,7 @@ Status Predictor::Prepare(const PredictRequest& request, Job& job) {
   const InputSpec& spec = model.card().input;
   std::vector<float> input(spec.values_per_image());
   Normalize(ConformImage(image, spec).pixels, spec, input);
+  SubmitShadow(request, image, input, job);
   SEYE_ASSIGN_OR_RETURN(job.logits, batcher_->Submit({&model, std::move(input)}));
   PredictResult& r = job.result;
   r.quality = quality.ToJson();
@@ -338,6 +376,7 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
     if (suspension) r.reasons.push_back("drift:" + *suspension);
   }
   r.decision = r.reasons.empty() ? "auto" : "review";
+  ScoreShadow(request, job);
 
   double inclusion = 1.0;
   if (!job.quality_pass) {
@@ -374,16 +413,64 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
   return Status::Ok();
 }
 
+void Predictor::SubmitShadow(const PredictRequest& request, const Image& image,
+                             const std::vector<float>& served_input, Job& job) {
+  const Served* shadow = job.serving->ShadowFor(request.site);
+  if (!shadow) return;
+  const InputSpec& spec = shadow->model->card().input;
+  std::vector<float> input;
+  if (spec == job.served->model->card().input) {
+    input = served_input;
+  } else {
+    input.resize(spec.values_per_image());
+    Normalize(ConformImage(image, spec).pixels, spec, input);
+  }
+  // A full queue costs the shadow this image, never the request.
+  auto queued = batcher_->Submit({shadow->model.get(), std::move(input)});
+  if (!queued.ok()) return;
+  job.shadow = shadow;
+  job.shadow_logits = std::move(*queued);
+}
+
+void Predictor::ScoreShadow(const PredictRequest& request, Job& job) {
+  if (!job.shadow) return;
+  const auto row = job.shadow_logits.get();
+  const Classifier& challenger = *job.shadow->model;
+  const size_t k = challenger.num_classes();
+  if (!row.ok() || row->size() < k) return;
+  const auto probs =
+      TemperedSoftmax(std::span<const float>(row->data(), k), k, challenger.temperature());
+  const auto best = std::max_element(probs.begin(), probs.end());
+  const int label = int(best - probs.begin());
+  auto confident = [](const Classifier& model, double confidence) {
+    const auto& c = model.card().calibration;
+    return c && c->DecidesAutomatically(float(confidence));
+  };
+  const PredictResult& r = job.result;
+  const bool challenger_sure = confident(challenger, *best);
+  const bool serving_sure = confident(*job.served->model, r.confidence);
+  ShadowTally t;
+  t.images = 1;
+  t.agreed = label == r.label;
+  t.challenger_confident = challenger_sure;
+  t.serving_confident = serving_sure;
+  t.both_confident = challenger_sure && serving_sure;
+  t.both_confident_disagreed = t.both_confident && !t.agreed;
+  t.first_ms = t.last_ms = r.time_ms;
+  std::lock_guard lock(shadow_mu_);
+  shadow_tallies_[job.shadow->version][request.site].Add(t);
+}
+
 void Predictor::RelearnDrift(const std::string& site) {
   if (monitor_) monitor_->Relearn([&](const std::string& s) { return s == site; });
 }
 
-void Predictor::ObserveAudit(const Capture& capture, const std::string& answer) {
+void Predictor::ObserveAudit(const Capture& capture, const std::string& answer,
+                             int64_t answered_ms) {
   if (!monitor_ || capture.kept_because != KeptBecause::kAudit) return;
   const auto& names = model()->card().class_names;
   if (std::find(names.begin(), names.end(), answer) == names.end()) return;
-  monitor_->ObserveAudit(capture.site, capture.camera, UnixMillisNow(),
-                         answer == capture.label_name);
+  monitor_->ObserveAudit(capture.site, capture.camera, answered_ms, answer == capture.label_name);
 }
 
 Status Predictor::Complete(const PredictRequest& request, Job& job) {

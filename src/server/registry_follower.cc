@@ -2,6 +2,9 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <iterator>
+
 namespace steadyeye {
 
 RegistryFollower::RegistryFollower(ModelRegistry& registry, Predictor& predictor,
@@ -15,6 +18,7 @@ RegistryFollower::~RegistryFollower() {
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (const Status st = FlushShadowTallies(); !st.ok() && log_) log_("registry: " + st.ToString());
 }
 
 void RegistryFollower::Start(std::chrono::milliseconds every) {
@@ -31,10 +35,13 @@ void RegistryFollower::Start(std::chrono::milliseconds every) {
 }
 
 StatusOr<std::shared_ptr<const Classifier>> RegistryFollower::Load(const std::string& version) {
-  // A model already served (for any site) is shared, not read again.
+  // A model already served or scored (for any site) is shared, not read again.
   for (const auto& [site, served] : predictor_.ModelVersions()) {
     if (served != version) continue;
     auto model = predictor_.model(site);
+    if (model->card().Version() == version) return model;
+  }
+  for (const auto& [site, model] : predictor_.Shadows()) {
     if (model->card().Version() == version) return model;
   }
   SEYE_ASSIGN_OR_RETURN(const ModelRecord record, registry_.GetModel(version));
@@ -42,28 +49,65 @@ StatusOr<std::shared_ptr<const Classifier>> RegistryFollower::Load(const std::st
   return std::shared_ptr<const Classifier>(std::move(model));
 }
 
+Status RegistryFollower::FlushShadowTallies() {
+  auto tallies = predictor_.TakeShadowTallies();
+  if (tallies.empty()) return Status::Ok();
+  // Counts of a shadow the registry does not hold (it was registered elsewhere) or that a
+  // failed write loses are only statistics: the next ones still arrive.
+  return registry_.AddShadowTallies(tallies).WithContext("saving shadow scores");
+}
+
+Status RegistryFollower::DropJudged(std::map<std::string, std::string>& shadows) {
+  for (auto it = shadows.begin(); it != shadows.end();) {
+    const std::string alias = it->first.empty() ? kChampionAlias : SiteAlias(it->first);
+    SEYE_ASSIGN_OR_RETURN(const auto decisions, registry_.GateDecisions(alias, 1000));
+    const bool judged = std::any_of(decisions.begin(), decisions.end(), [&](const GateRecord& d) {
+      return d.challenger == it->second;
+    });
+    it = judged ? shadows.erase(it) : std::next(it);
+  }
+  return Status::Ok();
+}
+
 StatusOr<bool> RegistryFollower::SyncOnce() {
   std::lock_guard lock(mu_);
+  const Status flushed = FlushShadowTallies();
+  if (!flushed.ok() && log_) log_("registry: " + flushed.ToString());
   SEYE_ASSIGN_OR_RETURN(const auto aliases, registry_.Aliases());
   const auto champion = aliases.find(kChampionAlias);
   if (champion == aliases.end()) return FailedPreconditionError("the registry has no champion");
-  std::map<std::string, std::string> wanted{{"", champion->second}};
-  const std::string prefix = SiteAlias("");
+  std::map<std::string, std::string> wanted{{"", champion->second}}, shadows;
+  const std::string site_prefix = SiteAlias(""), challenger_prefix = SiteChallengerAlias("");
   for (const auto& [alias, version] : aliases) {
-    if (alias.rfind(prefix, 0) == 0) wanted[alias.substr(prefix.size())] = version;
+    if (alias.rfind(site_prefix, 0) == 0) wanted[alias.substr(site_prefix.size())] = version;
+    if (alias.rfind(challenger_prefix, 0) == 0)
+      shadows[alias.substr(challenger_prefix.size())] = version;
+    if (alias == kChallengerAlias) shadows[""] = version;
   }
-  if (wanted == predictor_.ModelVersions()) return false;
+  // A challenger that already serves where it would be scored has nothing to be compared with.
+  std::erase_if(shadows, [&](const auto& entry) {
+    const auto served = wanted.find(entry.first);
+    return (served != wanted.end() ? served->second : champion->second) == entry.second;
+  });
+  SEYE_RETURN_IF_ERROR(DropJudged(shadows));
+  if (wanted == predictor_.ModelVersions() && shadows == predictor_.ShadowVersions()) return false;
   ModelAssignment assignment;
   SEYE_ASSIGN_OR_RETURN(assignment.default_model, Load(champion->second));
   for (const auto& [site, version] : wanted) {
     if (site.empty()) continue;
     SEYE_ASSIGN_OR_RETURN(assignment.by_site[site], Load(version));
   }
+  for (const auto& [site, version] : shadows) {
+    SEYE_ASSIGN_OR_RETURN(assignment.shadows[site], Load(version));
+  }
   SEYE_RETURN_IF_ERROR(predictor_.SwitchModels(std::move(assignment)));
   if (log_) {
     std::string line = "serving " + champion->second + " (champion)";
     for (const auto& [site, version] : wanted)
       if (!site.empty()) line += ", " + site + ": " + version;
+    for (const auto& [site, version] : shadows)
+      line +=
+          "; shadow " + (site.empty() ? std::string("everywhere") : "at " + site) + ": " + version;
     log_(line);
   }
   return true;

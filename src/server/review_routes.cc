@@ -96,7 +96,7 @@ void ObserveFirstAuditAnswer(ServerContext& ctx, const ReviewAnswer& stored) {
                                      [](const ReviewAnswer& a) { return a.answer != kAnswerSkip; });
   if (counted != 1) return;
   auto capture = ctx.store.Get(stored.capture_id);
-  if (capture.ok()) ctx.predictor.ObserveAudit(*capture, stored.answer);
+  if (capture.ok()) ctx.predictor.ObserveAudit(*capture, stored.answer, stored.answered_ms);
 }
 
 void AnswerTask(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,

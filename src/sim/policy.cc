@@ -132,7 +132,7 @@ Status PolicyRun::Review(int64_t now_ms, int capacity) {
     if (!o.answer && now_ms <= stream_.start_ms + image.day * kDayMs) o.answer = answer;
     if (task->kind == TaskKind::kAudit) {
       SEYE_ASSIGN_OR_RETURN(const Capture capture, store_->Get(task->capture_id));
-      predictor_->ObserveAudit(capture, names[size_t(answer)]);
+      predictor_->ObserveAudit(capture, names[size_t(answer)], now_ms);
     }
     SiteState& state = sites_[task->site];
     if (IsGateHoldout(task->capture_id)) {
@@ -185,9 +185,10 @@ Status PolicyRun::MakeChallenger(const std::string& site, SiteState& state, Chal
     Record(std::move(action));
     return Status::Ok();
   }
-  // A newer challenger replaces one still waiting: the alias names the newest.
+  // A newer challenger replaces one still waiting: the alias names the newest. From the next
+  // round on, the serving path scores it in the shadow.
   state.pending = Pending{made->record.id, kind, why, since_ms, now_ms, made->images};
-  return Status::Ok();
+  return follower_->SyncOnce().status();
 }
 
 Status PolicyRun::JudgePending(const std::string& site, SiteState& state, int64_t now_ms) {
@@ -197,12 +198,16 @@ Status PolicyRun::JudgePending(const std::string& site, SiteState& state, int64_
   const size_t evidence =
       size_t(std::count_if(state.holdout_reviewed_ms.begin(), state.holdout_reviewed_ms.end(),
                            [&](int64_t t) { return t >= p.since_ms; }));
-  if (evidence < gate.gate.min_images) {
+  SEYE_ASSIGN_OR_RETURN(const auto shadows, store_->ShadowTallies(p.id));
+  const auto scored = shadows.find(site);
+  const size_t shadow = scored != shadows.end() ? size_t(scored->second.images) : 0;
+  if (evidence < gate.gate.min_images || shadow < spec.min_shadow_images) {
     if (now_ms - p.made_ms < int64_t(spec.max_wait_days * kDayMs)) return Status::Ok();
     nlohmann::json action = Action(site, p.kind, p.why, now_ms);
     action["challenger"] = p.id;
     action["expired"] =
-        fmt::format("only {} held-out reviewed images in {:g} days", evidence, spec.max_wait_days);
+        fmt::format("{} held-out reviewed images and {} scored in the shadow in {:g} days",
+                    evidence, shadow, spec.max_wait_days);
     Record(std::move(action));
     state.pending.reset();
     return Status::Ok();
@@ -215,6 +220,7 @@ Status PolicyRun::JudgePending(const std::string& site, SiteState& state, int64_
   gate.clean_images = options_.gate_clean_images;
   gate.shift_images = options_.gate_shift_images;
   gate.site_since_ms = p.since_ms;
+  gate.min_shadow_images = spec.min_shadow_images;
   gate.by = "loop:" + p.why;
   auto judged = GateSiteChallenger(*store_, gate);
   nlohmann::json action = Action(site, p.kind, p.why, now_ms);
@@ -227,9 +233,11 @@ Status PolicyRun::JudgePending(const std::string& site, SiteState& state, int64_
   } else {
     action["promoted"] = judged->record.promoted;
     action["gate_decision"] = judged->record.id;
+    action["shadow"] = judged->record.evidence.value("shadow", nlohmann::json());
     if (!judged->decision.refusals.empty()) action["refused"] = judged->decision.refusals;
+    // A promotion switches the site's model; either way the shadow scoring of it ends.
+    SEYE_RETURN_IF_ERROR(follower_->SyncOnce().status());
     if (judged->record.promoted) {
-      SEYE_RETURN_IF_ERROR(follower_->SyncOnce().status());
       state.alert_onset_ms.reset();  // the switch learns the site's drift reference again
       Rebaseline(site, p.since_ms, action);
     }
@@ -273,6 +281,8 @@ Status PolicyRun::RunLoop(int64_t now_ms) {
   AlertQuery open;
   open.state = "open";
   SEYE_ASSIGN_OR_RETURN(const auto alerts, store_->ListAlerts(open));
+  // Saves what the shadows scored in the round just served.
+  SEYE_RETURN_IF_ERROR(follower_->SyncOnce().status());
   for (const auto& site : options_.scenario.sites) {
     SiteState& state = sites_[site.name];
     std::optional<nlohmann::json> newest;

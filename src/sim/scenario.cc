@@ -105,7 +105,7 @@ Scenario ParseRoot(const YAML::Node& root) {
   if (const YAML::Node l = root["loop"]) {
     CheckKeys(l,
               {"round_hours", "retrain_every", "margin", "lab_margin", "max_wait_days",
-               "lab_replay", "epochs"},
+               "min_shadow_images", "lab_replay", "epochs"},
               "loop");
     s.loop.round_hours = Get<double>(l, "round_hours", s.loop.round_hours, "loop");
     s.loop.retrain_every = Get<size_t>(l, "retrain_every", s.loop.retrain_every, "loop");
@@ -116,6 +116,8 @@ Scenario ParseRoot(const YAML::Node& root) {
           s.loop.lab_margin < 0.5))
       throw FieldError{"loop.margin and loop.lab_margin must be in [0, 0.5)"};
     if (!(s.loop.max_wait_days > 0)) throw FieldError{"loop.max_wait_days must be > 0"};
+    s.loop.min_shadow_images =
+        Get<size_t>(l, "min_shadow_images", s.loop.min_shadow_images, "loop");
     s.loop.lab_replay = Get<size_t>(l, "lab_replay", s.loop.lab_replay, "loop");
     s.loop.epochs = Get<int>(l, "epochs", s.loop.epochs, "loop");
     if (!(s.loop.round_hours > 0 && s.loop.round_hours <= 24 &&
@@ -188,6 +190,7 @@ Scenario Scenario::Scaled(int images) const {
   s.loop.retrain_every = std::max<size_t>(10, size_t(std::lround(loop.retrain_every * f)));
   // Fewer site images per retraining: a smaller replay keeps the site's share of them.
   s.loop.lab_replay = std::max<size_t>(500, size_t(std::lround(loop.lab_replay * f)));
+  s.loop.min_shadow_images = size_t(std::lround(double(loop.min_shadow_images) * f));
   s.drift_reference_frames = std::max<size_t>(40, size_t(std::lround(drift_reference_frames * f)));
   return s;
 }

@@ -1,5 +1,7 @@
 #include "steadyeye/store/model_registry.h"
 
+#include <algorithm>
+
 #include "steadyeye/core/name.h"
 #include "steadyeye/core/time.h"
 
@@ -63,6 +65,35 @@ nlohmann::json GateRecord::ToJson() const {
           {"promoted", promoted},
           {"by", by},
           {"evidence", evidence}};
+}
+
+void ShadowTally::Add(const ShadowTally& o) {
+  if (o.images == 0) return;
+  first_ms = images == 0 ? o.first_ms : std::min(first_ms, o.first_ms);
+  last_ms = images == 0 ? o.last_ms : std::max(last_ms, o.last_ms);
+  images += o.images;
+  agreed += o.agreed;
+  challenger_confident += o.challenger_confident;
+  serving_confident += o.serving_confident;
+  both_confident += o.both_confident;
+  both_confident_disagreed += o.both_confident_disagreed;
+}
+
+nlohmann::json ShadowTally::ToJson() const {
+  auto share = [](int64_t a, int64_t b) {
+    return b > 0 ? nlohmann::json(double(a) / double(b)) : nlohmann::json();
+  };
+  return {{"images", images},
+          {"agreed", agreed},
+          {"agreement", share(agreed, images)},
+          {"challenger_confident", challenger_confident},
+          {"challenger_coverage", share(challenger_confident, images)},
+          {"serving_confident", serving_confident},
+          {"serving_coverage", share(serving_confident, images)},
+          {"both_confident", both_confident},
+          {"both_confident_disagreed", both_confident_disagreed},
+          {"first", images > 0 ? nlohmann::json(FormatUnixMillis(first_ms)) : nlohmann::json()},
+          {"last", images > 0 ? nlohmann::json(FormatUnixMillis(last_ms)) : nlohmann::json()}};
 }
 
 }  // namespace steadyeye

@@ -152,6 +152,19 @@ CREATE TABLE IF NOT EXISTS gate_decisions (
   by_whom TEXT NOT NULL,
   evidence TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS shadow_tallies (
+  model_id TEXT NOT NULL REFERENCES models(id),
+  site TEXT NOT NULL,
+  images INTEGER NOT NULL,
+  agreed INTEGER NOT NULL,
+  challenger_confident INTEGER NOT NULL,
+  serving_confident INTEGER NOT NULL,
+  both_confident INTEGER NOT NULL,
+  both_confident_disagreed INTEGER NOT NULL,
+  first_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL,
+  PRIMARY KEY (model_id, site)
+);
 )sql";
 
 const char* kTasksForVersion1Captures = R"sql(

@@ -278,7 +278,7 @@ StatusOr<GateRecord> SqliteStore::RecordGateDecision(GateRecord record) {
 }
 
 StatusOr<std::vector<GateRecord>> SqliteStore::GateDecisions(const std::string& alias,
-                                                            size_t limit) const {
+                                                             size_t limit) const {
   std::lock_guard lock(read_mu_);
   SEYE_ASSIGN_OR_RETURN(
       Statement s,
@@ -300,9 +300,75 @@ StatusOr<std::vector<GateRecord>> SqliteStore::GateDecisions(const std::string& 
     g.by = s.Text(6);
     g.evidence = nlohmann::json::parse(s.Text(7), nullptr, false);
     if (g.evidence.is_discarded())
-      return DataLossError("the evidence of gate decision " + std::to_string(g.id) +
-                           " is damaged");
+      return DataLossError("the evidence of gate decision " + std::to_string(g.id) + " is damaged");
     out.push_back(std::move(g));
+  }
+  return out;
+}
+
+Status SqliteStore::AddShadowTallies(
+    const std::map<std::string, std::map<std::string, ShadowTally>>& by_model) {
+  std::lock_guard lock(write_mu_);
+  return InTransaction(*writer_, [&]() -> Status {
+    SEYE_ASSIGN_OR_RETURN(
+        Statement add,
+        writer_->Prepare(
+            "INSERT INTO shadow_tallies (model_id, site, images, agreed, challenger_confident, "
+            "serving_confident, both_confident, both_confident_disagreed, first_ms, last_ms) "
+            "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT (model_id, site) DO UPDATE SET "
+            "images = images + ?3, agreed = agreed + ?4, "
+            "challenger_confident = challenger_confident + ?5, "
+            "serving_confident = serving_confident + ?6, both_confident = both_confident + ?7, "
+            "both_confident_disagreed = both_confident_disagreed + ?8, "
+            "first_ms = MIN(first_ms, ?9), last_ms = MAX(last_ms, ?10)"));
+    SEYE_ASSIGN_OR_RETURN(Statement known, writer_->Prepare("SELECT 1 FROM models WHERE id = ?"));
+    for (const auto& [model_id, sites] : by_model) {
+      known.Reset();
+      known.Bind(1, model_id);
+      SEYE_ASSIGN_OR_RETURN(const bool registered, known.Step());
+      if (!registered) return NotFoundError("no registered model " + model_id);
+      for (const auto& [site, t] : sites) {
+        if (t.images == 0) continue;
+        add.Reset();
+        SEYE_RETURN_IF_ERROR(add.Bind(1, model_id)
+                                 .Bind(2, site)
+                                 .Bind(3, t.images)
+                                 .Bind(4, t.agreed)
+                                 .Bind(5, t.challenger_confident)
+                                 .Bind(6, t.serving_confident)
+                                 .Bind(7, t.both_confident)
+                                 .Bind(8, t.both_confident_disagreed)
+                                 .Bind(9, t.first_ms)
+                                 .Bind(10, t.last_ms)
+                                 .Run());
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<std::map<std::string, ShadowTally>> SqliteStore::ShadowTallies(
+    const std::string& model_id) const {
+  std::lock_guard lock(read_mu_);
+  SEYE_ASSIGN_OR_RETURN(
+      Statement s,
+      reader_->Prepare("SELECT site, images, agreed, challenger_confident, serving_confident, "
+                       "both_confident, both_confident_disagreed, first_ms, last_ms FROM "
+                       "shadow_tallies WHERE model_id = ?"));
+  s.Bind(1, model_id);
+  std::map<std::string, ShadowTally> out;
+  while (true) {
+    SEYE_ASSIGN_OR_RETURN(const bool row, s.Step());
+    if (!row) break;
+    ShadowTally& t = out[s.Text(0)];
+    t.images = s.Int(1);
+    t.agreed = s.Int(2);
+    t.challenger_confident = s.Int(3);
+    t.serving_confident = s.Int(4);
+    t.both_confident = s.Int(5);
+    t.both_confident_disagreed = s.Int(6);
+    t.first_ms = s.Int(7);
+    t.last_ms = s.Int(8);
   }
   return out;
 }

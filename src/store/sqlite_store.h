@@ -91,9 +91,13 @@ class SqliteStore final : public Store {
   StatusOr<std::map<std::string, std::string>> Aliases() const override;
   StatusOr<GateRecord> RecordGateDecision(GateRecord record) override;
   StatusOr<std::vector<GateRecord>> GateDecisions(const std::string& alias,
-                                                 size_t limit) const override;
+                                                  size_t limit) const override;
   StatusOr<std::vector<AliasChange>> AliasHistory(const std::string& alias,
                                                   size_t limit) const override;
+  Status AddShadowTallies(
+      const std::map<std::string, std::map<std::string, ShadowTally>>& by_model) override;
+  StatusOr<std::map<std::string, ShadowTally>> ShadowTallies(
+      const std::string& model_id) const override;
 
  private:
   // The schema version found (0 for a new database); FailedPrecondition for a newer one.

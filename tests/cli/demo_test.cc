@@ -76,6 +76,11 @@ TEST(Demo, QuickRunPlaysBothPoliciesOverEverySiteDayAndWritesItsReport) {
     EXPECT_TRUE(a.contains("promoted") || a.contains("expired") || a.contains("certification") ||
                 a.contains("error"))
         << a.dump();
+    // A challenger is judged only once the serving path has scored it in the shadow on a
+    // quarter day's live images of its site (8 at 30 a day).
+    if (a.contains("promoted")) {
+      EXPECT_GE(a["shadow"]["images"].get<int>(), 8) << a.dump();
+    }
   }
   // The shifted sites raised drift alerts in the loop's store; the static policy monitors none.
   EXPECT_FALSE(summary["policies"]["loop"]["alerts"].empty());

@@ -210,6 +210,66 @@ TEST_F(Registry, ARunningServerSwitchesUnderLoadWithoutAFailedOrMixedRequest) {
       << server->Log();
 }
 
+// A challenger alias puts a model in the shadow of a running server: it classifies the same
+// images as the model serving them, its answers are only counted (the responses stay the
+// serving model's, to the digit), and the counts reach the registry within a poll.
+TEST_F(Registry, AChallengerIsScoredInTheShadowOfLiveTrafficWithoutChangingAnAnswer) {
+  const std::string store = Path("store-shadow");
+  const std::string tiny = VersionOf("tiny.seye"), calibrated = VersionOf("calibrated.seye");
+  RegisterBoth(store);
+  const auto expected = Expected("tiny.seye");
+  auto server = ServeStore("store-shadow", "--registry-poll 0.1");
+  ASSERT_TRUE(server->started()) << server->Log();
+  ASSERT_EQ(Models("promote --store " + store + " " + calibrated + " --alias challenger:plant-b")
+                .exit_code,
+            0);
+  auto c = server->Client();
+  auto shadows = [&] { return json::parse(c.Get("/readyz")->body)["shadows"]; };
+  for (int wait = 0; wait < 100 && !shadows().contains("plant-b"); ++wait)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(shadows(), json({{"plant-b", calibrated}}));
+
+  auto post = [&](const std::string& site, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      auto r = Post(c, "site=" + site, ReadText(images_[i]));
+      ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+      const auto j = json::parse(r->body);
+      EXPECT_EQ(j["model_version"], tiny);
+      EXPECT_NEAR(j["confidence"].get<double>(), expected[i], 1e-5) << "image " << i;
+    }
+  };
+  post("plant-b", 24);
+  post("plant-a", 10);  // no challenger there
+  auto scored = [&](const std::string& site) {
+    json shown;
+    for (int wait = 0; wait < 100; ++wait) {
+      shown = json::parse(Models("show --store " + store + " " + calibrated).out)["shadow"];
+      if (shown.contains(site)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return shown;
+  };
+  json shown = scored("plant-b");
+  ASSERT_TRUE(shown.contains("plant-b")) << shown;
+  EXPECT_FALSE(shown.contains("plant-a")) << shown;
+  EXPECT_EQ(shown["plant-b"]["images"], 24);
+  // The same weights under another calibration: the same label every time.
+  EXPECT_EQ(shown["plant-b"]["agreed"], 24);
+  EXPECT_EQ(shown["plant-b"]["agreement"], 1.0);
+
+  // The global challenger is scored at every site without one of its own.
+  ASSERT_EQ(Models("promote --store " + store + " " + calibrated + " --alias challenger").exit_code,
+            0);
+  for (int wait = 0; wait < 100 && !shadows().contains("*"); ++wait)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(shadows(), json({{"*", calibrated}, {"plant-b", calibrated}}));
+  post("plant-a", 10);
+  shown = scored("plant-a");
+  EXPECT_EQ(shown["plant-a"]["images"], 10) << shown;
+  EXPECT_NE(server->Log().find("shadow at plant-b: " + calibrated), std::string::npos)
+      << server->Log();
+}
+
 TEST_F(Registry, ASiteGetsItsOwnModelWhileRunning) {
   const std::string store = Path("store-sites");
   const std::string tiny = VersionOf("tiny.seye"), calibrated = VersionOf("calibrated.seye");
@@ -275,6 +335,17 @@ TEST_F(Registry, AnAdaptedSiteModelIsServedOnlyOnceTheGatePassesIt) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(ServedVersion(*server, "plant-d"), base);
 
+  // With a wider margin on lab images it would pass, but no live image has been scored by it
+  // in the shadow yet, and the gate was asked for 50: refused for that alone.
+  r = Models("gate --json --clean-images 1000 --shift-images 100 --store " + store +
+             " --site plant-d --lab-margin 0.5 --min-shadow 50");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json unscored = json::parse(r.out);
+  EXPECT_FALSE(unscored["promoted"].get<bool>()) << unscored;
+  EXPECT_EQ(unscored["evidence"]["refusals"],
+            json({"shadow: scored on 0 live images at site plant-d, needs 50 before it acts"}));
+  EXPECT_EQ(unscored["evidence"]["shadow"]["images"], 0);
+
   // A site's own model may be allowed to lose on lab images: then it passes and is served there.
   r = Models("gate --json --clean-images 1000 --shift-images 100 --store " + store +
              " --site plant-d --lab-margin 0.5");
@@ -288,9 +359,9 @@ TEST_F(Registry, AnAdaptedSiteModelIsServedOnlyOnceTheGatePassesIt) {
   const auto history = json::parse(Models("history --store " + store + " --site plant-d").out);
   EXPECT_EQ(history[0]["reason"], "gate decision " + std::to_string(passed["id"].get<int>()));
   const auto decisions = json::parse(Models("decisions --store " + store + " --site plant-d").out);
-  ASSERT_EQ(decisions.size(), 2u) << decisions;
-  EXPECT_FALSE(decisions[1]["promoted"].get<bool>());
-  EXPECT_EQ(decisions[1]["evidence"]["margin"], 0.01);
+  ASSERT_EQ(decisions.size(), 3u) << decisions;
+  EXPECT_FALSE(decisions[2]["promoted"].get<bool>());
+  EXPECT_EQ(decisions[2]["evidence"]["margin"], 0.01);
 }
 
 // Retraining, triggered by the loop worker: once a site has enough new reviewed images,
@@ -320,14 +391,43 @@ TEST_F(Registry, TheLoopRetrainsASiteWithNewReviewedImagesAndTheGatePassesIt) {
   EXPECT_NE(r.err.find("site plant-e has"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("50 are needed"), std::string::npos) << r.err;
 
-  // plant-e's 30-odd reviewed images trigger nothing; plant-d's 900 do.
+  // plant-e's 30-odd reviewed images trigger nothing; plant-d's 900 make a challenger, which
+  // the server scores in the shadow. The gate waits until it has 100 live images.
   const std::string loop = Binary() + " loop --once --store " + store +
                            " --retrain-every 100 --shift-images 100 --no-alert-trigger";
   r = RunCommand(loop);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("plant-d (reviewed:"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("promoted"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("scored in the shadow until it has 100 live images"), std::string::npos)
+      << r.out;
   EXPECT_EQ(r.out.find("plant-e"), std::string::npos) << r.out;
+  EXPECT_EQ(json::parse(Models("decisions --store " + store).out).size(), 0u);
+  // Served again as a deployment runs, following the registry (serve without --model).
+  server.reset();
+  server = ServeStore("store-retrain", "--drift-reference 300 --registry-poll 0.1");
+  ASSERT_TRUE(server->started()) << server->Log();
+  auto c = server->Client();
+  for (int wait = 0; wait < 100; ++wait) {
+    if (json::parse(c.Get("/readyz")->body)["shadows"].contains("plant-d")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Unreviewed live images (no reviewer here): the shadow's evidence, not the retraining's.
+  ASSERT_EQ(
+      RunCommand(Binary() + " replay --server http://127.0.0.1:" + std::to_string(server->port()) +
+                 " --images fashion-mnist:test --condition dust --severity 3 --seed 8 "
+                 "--site plant-d --limit 120")
+          .exit_code,
+      0);
+  const std::string challenger = json::parse(Models("list --json --store " + store).out)[1]["id"];
+  for (int wait = 0; wait < 100; ++wait) {  // the server saves its counts at every registry poll
+    const auto shown = json::parse(Models("show --store " + store + " " + challenger).out);
+    if (shown["shadow"].value("plant-d", json::object()).value("images", 0) >= 100) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  r = RunCommand(loop);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("plant-d (shadow): challenger"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("promoted"), std::string::npos) << r.out;
   const auto listed = json::parse(Models("list --json --store " + store).out);
   ASSERT_EQ(listed.size(), 2u) << listed;
   const std::string retrained = listed[1]["id"];
@@ -344,13 +444,18 @@ TEST_F(Registry, TheLoopRetrainsASiteWithNewReviewedImagesAndTheGatePassesIt) {
   const auto decisions = json::parse(Models("decisions --store " + store).out);
   ASSERT_EQ(decisions.size(), 1u) << decisions;
   EXPECT_TRUE(decisions[0]["promoted"].get<bool>()) << decisions[0];
-  for (const auto& c : decisions[0]["evidence"]["comparisons"])
-    EXPECT_TRUE(c["non_inferior"].get<bool>()) << c;
+  for (const auto& comparison : decisions[0]["evidence"]["comparisons"])
+    EXPECT_TRUE(comparison["non_inferior"].get<bool>()) << comparison;
+  const auto& shadow = decisions[0]["evidence"]["shadow"];
+  EXPECT_GE(shadow["images"].get<int>(), 100) << shadow;
+  EXPECT_LE(shadow["agreed"].get<int>(), shadow["images"].get<int>()) << shadow;
+  EXPECT_EQ(decisions[0]["evidence"]["min_shadow_images"], 100);
 
   // The alert trigger: too few reviewed images to retrain on (as set here), so plant-f gets a
-  // label-free adaptation, judged like any challenger. plant-d has no alert.
+  // label-free adaptation, judged at once (no shadow asked for). plant-d has no alert.
   const std::string on_alert = Binary() + " loop --once --store " + store +
-                               " --retrain-every 0 --min-reviewed 100000 --shift-images 100";
+                               " --retrain-every 0 --min-reviewed 100000 --shift-images 100 "
+                               "--min-shadow 0";
   r = RunCommand(on_alert);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("plant-f (drift-alert:"), std::string::npos) << r.out;

@@ -90,6 +90,7 @@ TEST(Scenario, ScaledKeepsTheStoryAndScalesCapacityAndTrigger) {
   EXPECT_EQ(q.reviewers.capacity_per_day, 100);
   EXPECT_EQ(q.loop.retrain_every, 100u);
   EXPECT_EQ(q.loop.lab_replay, 750u);
+  EXPECT_EQ(q.loop.min_shadow_images, 10u);  // 40 by default: a quarter day's images
   EXPECT_EQ(q.sites.size(), s.sites.size());
 }
 
@@ -98,6 +99,7 @@ TEST(Scenario, TheShippedScenarioParses) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->days, 30);
   EXPECT_EQ(s->sites.size(), 4u);
+  EXPECT_EQ(s->loop.min_shadow_images, 40u);
   ASSERT_TRUE(s->redesign.has_value());
   EXPECT_EQ(s->redesign->day, 20);
 }

@@ -116,5 +116,50 @@ TEST(ModelRegistry, AliasesMoveRollBackStepByStepAndSurviveReopening) {
   EXPECT_EQ(store->AliasHistory("", 100)->size(), 7u);
 }
 
+// Shadow scores add up per challenger and site across calls and reopening; a write naming an
+// unregistered model adds nothing at all.
+TEST(ModelRegistry, ShadowTalliesAddUpPerModelAndSiteAndSurviveReopening) {
+  testing::TempDir dir;
+  ShadowTally one;
+  one.images = 10;
+  one.agreed = 8;
+  one.challenger_confident = 7;
+  one.serving_confident = 6;
+  one.both_confident = 5;
+  one.both_confident_disagreed = 1;
+  one.first_ms = 100;
+  one.last_ms = 200;
+  ShadowTally later = one;
+  later.first_ms = 300;
+  later.last_ms = 400;
+  {
+    auto store = Open(dir.path() / "store");
+    ASSERT_TRUE(
+        store->RegisterModel(Bundle(dir, "c0000001"), "c0000001", Card("c0000001"), "cli", "", 0)
+            .ok());
+    EXPECT_TRUE(store->ShadowTallies("c0000001")->empty());
+    ASSERT_TRUE(store->AddShadowTallies({{"c0000001", {{"plant-a", one}, {"plant-b", one}}}}).ok());
+    const Status unknown = store->AddShadowTallies(
+        {{"c0000001", {{"plant-a", later}}}, {"nope0000", {{"plant-a", later}}}});
+    EXPECT_EQ(unknown.code(), StatusCode::kNotFound) << unknown.ToString();
+    EXPECT_NE(unknown.message().find("nope0000"), std::string::npos) << unknown.ToString();
+    ASSERT_TRUE(store->AddShadowTallies({{"c0000001", {{"plant-a", later}}}}).ok());
+  }
+  auto store = Open(dir.path() / "store");
+  const auto tallies = store->ShadowTallies("c0000001");
+  ASSERT_TRUE(tallies.ok()) << tallies.status().ToString();
+  ASSERT_EQ(tallies->size(), 2u);
+  const ShadowTally& a = tallies->at("plant-a");
+  EXPECT_EQ(a.images, 20);  // the failed write added nothing
+  EXPECT_EQ(a.agreed, 16);
+  EXPECT_EQ(a.both_confident_disagreed, 2);
+  EXPECT_EQ(a.first_ms, 100);
+  EXPECT_EQ(a.last_ms, 400);
+  EXPECT_EQ(tallies->at("plant-b").images, 10);
+  const auto j = a.ToJson();
+  EXPECT_DOUBLE_EQ(j["agreement"].get<double>(), 0.8);
+  EXPECT_DOUBLE_EQ(j["challenger_coverage"].get<double>(), 0.7);
+}
+
 }  // namespace
 }  // namespace steadyeye

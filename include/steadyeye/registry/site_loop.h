@@ -89,6 +89,9 @@ struct SiteGateOptions {
   // Judge on the site's held-out reviewed captures taken since then (all when unset): after a
   // lasting change, the images of before no longer say how a model serves the site.
   std::optional<int64_t> site_since_ms;
+  // Live images the challenger must have been scored on in the shadow at the site before it can
+  // be promoted (server/registry_follower.h); what it scored is in the evidence either way.
+  size_t min_shadow_images = 0;
   bool dry_run = false;  // judge and log, but do not promote
   std::string by = "gate";
 };
@@ -97,9 +100,9 @@ struct SiteGateResult {
   GateDecision decision;
 };
 // Judges the site's challenger against the model serving the site on the site's held-out
-// reviewed captures (the target), the clean images and the shift suite, logs the decision and
-// promotes the challenger to site:<site> when it passes. NotFound when the site has no
-// challenger.
+// reviewed captures (the target), the clean images and the shift suite, reports what it scored
+// in the shadow at the site (agreement with the serving model), logs the decision and promotes
+// the challenger to site:<site> when it passes. NotFound when the site has no challenger.
 StatusOr<SiteGateResult> GateSiteChallenger(Store& store, const SiteGateOptions& options);
 
 // One step of a site's loop: make a challenger, then gate it (and promote it when it passes).

@@ -15,6 +15,12 @@
 // keeps it to the end (inference, calibration, decision and recorded version all from one
 // model), so a switch under load fails no request and mixes no versions.
 //
+// Shadow scoring: the assignment may also name a challenger per site (or one for every site).
+// It classifies the same images as the serving model, in the same model batches; its answer is
+// only counted (ShadowTally, per challenger and site), never returned, stored with the capture
+// or acted upon, and its failure fails no request. The price is a second model call per image
+// while a challenger is in the shadow.
+//
 // Thread-safety: Predict(), SwitchModels() and the baseline methods may be called from many
 // threads at once.
 #pragma once
@@ -41,6 +47,7 @@
 #include "steadyeye/quality/quality.h"
 #include "steadyeye/server/metrics.h"
 #include "steadyeye/store/capture_store.h"
+#include "steadyeye/store/model_registry.h"
 
 namespace steadyeye {
 
@@ -63,6 +70,8 @@ struct PredictorOptions {
 struct ModelAssignment {
   std::shared_ptr<const Classifier> default_model;
   std::map<std::string, std::shared_ptr<const Classifier>> by_site;
+  // Challengers scored in the shadow: site -> model; "" scores at every site without its own.
+  std::map<std::string, std::shared_ptr<const Classifier>> shadows;
 };
 
 struct PredictRequest {
@@ -112,11 +121,11 @@ class Predictor {
   // The site's own baseline, or NotFound.
   StatusOr<QualityBaseline> SiteBaseline(const std::string& site) const;
 
-  // Tells the drift monitor the first answer to an audit of `capture` (kept for the audit):
-  // whether the model's label was right. Answers that are not one of the model's classes
-  // (bad_image, new_item, skip) say nothing of it and are ignored, as is everything with
-  // monitoring off.
-  void ObserveAudit(const Capture& capture, const std::string& answer);
+  // Tells the drift monitor the first answer to an audit of `capture` (kept for the audit),
+  // given at `answered_ms`: whether the model's label was right. An alarm it raises is detected
+  // then. Answers that are not one of the model's classes (bad_image, new_item, skip) say
+  // nothing of it and are ignored, as is everything with monitoring off.
+  void ObserveAudit(const Capture& capture, const std::string& answer, int64_t answered_ms);
 
   // Replaces the models served (see the top of this file). The drift references of the streams
   // whose model changed are learned again (their open alerts resolve): a new model's
@@ -133,6 +142,12 @@ class Predictor {
   std::shared_ptr<const Classifier> model(const std::string& site = "") const;
   // site -> version for the sites with their own model, and "" -> the default's version.
   std::map<std::string, std::string> ModelVersions() const;
+  // The shadows as assigned: site ("" for every site) -> model, and -> version.
+  std::map<std::string, std::shared_ptr<const Classifier>> Shadows() const;
+  std::map<std::string, std::string> ShadowVersions() const;
+  // What the shadows scored since the last call (challenger version -> site -> counts), and
+  // forgets it: the caller adds it to the registry (ModelRegistry::AddShadowTallies).
+  std::map<std::string, std::map<std::string, ShadowTally>> TakeShadowTallies();
   // The drift monitor, or null when monitoring is off.
   const DriftMonitor* monitor() const { return monitor_.get(); }
   size_t queue_depth() const { return batcher_->depth(); }
@@ -154,6 +169,12 @@ class Predictor {
   std::pair<std::shared_ptr<const QualityBaseline>, std::string> BaselineFor(
       const std::string& site, const Served& served) const;
   bool DrawAudit();
+  // Queues the shadow's model call for an image, when the request's site has a shadow.
+  void SubmitShadow(const PredictRequest& request, const Image& image,
+                    const std::vector<float>& served_input, Job& job);
+  // Counts the shadow's answer against the serving model's decision (the probabilities in
+  // job.probabilities).
+  void ScoreShadow(const PredictRequest& request, Job& job);
 
   ServerMetrics& metrics_;
   const PredictorOptions options_;
@@ -163,6 +184,8 @@ class Predictor {
   std::map<std::string, std::shared_ptr<const QualityBaseline>> site_baselines_;
   std::mutex audit_mu_;
   std::mt19937_64 audit_rng_;
+  std::mutex shadow_mu_;
+  std::map<std::string, std::map<std::string, ShadowTally>> shadow_tallies_;  // since the last take
   // Model calls: normalised images (each with the model its request took) in, logits out.
   struct ModelInput {
     const Classifier* model;  // kept alive by the request's Serving

@@ -1,7 +1,10 @@
 // Keeps a running server on the models the registry names: the champion for every site, a
 // site's own model ("site:<site>") where it has one. `steadyeye models promote|assign|rollback`
 // thus reaches a running server within one poll, without a restart; each switch is atomic
-// (Predictor::SwitchModels).
+// (Predictor::SwitchModels). Challengers ("challenger", "challenger:<site>") are scored in the
+// shadow where they do not already serve, and each poll adds what they scored to the registry
+// (ModelRegistry::ShadowTallies), where the promotion gate reads it, until the gate has judged
+// them.
 //
 // Thread-safety: SyncOnce() may be called from any thread; the follower's own thread calls it
 // every `every` until destruction.
@@ -10,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,14 +36,19 @@ class RegistryFollower {
 
   // Starts polling every `every`.
   void Start(std::chrono::milliseconds every);
-  // Reads the aliases and switches when they name other models than those served. Returns
-  // whether it switched. FailedPrecondition when the registry has no champion.
+  // Saves the shadow scores gathered since the last call, reads the aliases and switches when
+  // they name other models than those served or scored. Returns whether it switched.
+  // FailedPrecondition when the registry has no champion.
   StatusOr<bool> SyncOnce();
 
  private:
   // The model of `version`: the predictor's own when it serves it already, else from the
   // registry's bundle.
   StatusOr<std::shared_ptr<const Classifier>> Load(const std::string& version);
+  Status FlushShadowTallies();
+  // Leaves out of `shadows` (site -> challenger) every challenger the gate has judged for that
+  // site (or, for "", for the champion): its decision is made, scoring it further costs only.
+  Status DropJudged(std::map<std::string, std::string>& shadows);
 
   ModelRegistry& registry_;
   Predictor& predictor_;

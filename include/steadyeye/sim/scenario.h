@@ -58,6 +58,8 @@ struct LoopSpec {
   // model serves only that site; the lab sets guard against forgetting, not against trade-offs.
   double lab_margin = 0.03;
   double max_wait_days = 3;  // a challenger not judged by then (too little evidence) is dropped
+  // Live images of its site a challenger is scored on in the shadow before it is judged.
+  size_t min_shadow_images = 40;
   size_t lab_replay = 3000;  // lab images replayed when retraining
   int epochs = 2;            // of each fine-tuning
 };

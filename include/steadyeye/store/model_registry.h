@@ -74,6 +74,23 @@ struct GateRecord {
   nlohmann::json ToJson() const;
 };
 
+// Live images a challenger classified in the shadow at one site (server/predictor.h): the same
+// images the serving model decided, its answers only counted, never acted on. "Confident" is a
+// model's calibrated confidence at or above its own certified threshold (what it would decide
+// automatically, before the quality gate and drift monitoring have their say).
+struct ShadowTally {
+  int64_t images = 0;
+  int64_t agreed = 0;                // same label as the serving model
+  int64_t challenger_confident = 0;  // the challenger would have decided automatically
+  int64_t serving_confident = 0;     // the serving model did (by confidence)
+  int64_t both_confident = 0;
+  int64_t both_confident_disagreed = 0;  // both sure, different labels: one of them is wrong
+  int64_t first_ms = 0, last_ms = 0;     // capture times of the first and last image (0: none)
+
+  void Add(const ShadowTally& other);
+  nlohmann::json ToJson() const;  // the counts, their shares and the times
+};
+
 class ModelRegistry {
  public:
   virtual ~ModelRegistry() = default;
@@ -116,7 +133,16 @@ class ModelRegistry {
   virtual StatusOr<GateRecord> RecordGateDecision(GateRecord record) = 0;
   // Decisions, newest first; of one alias or (empty) all.
   virtual StatusOr<std::vector<GateRecord>> GateDecisions(const std::string& alias,
-                                                         size_t limit) const = 0;
+                                                          size_t limit) const = 0;
+
+  // Adds what a server scored in the shadow (model id -> site -> counts since its last call)
+  // to the registry's running totals, in one transaction. NotFound for an unregistered model
+  // (nothing is added then).
+  virtual Status AddShadowTallies(
+      const std::map<std::string, std::map<std::string, ShadowTally>>& by_model) = 0;
+  // A model's shadow totals by site (empty when it was never scored in the shadow).
+  virtual StatusOr<std::map<std::string, ShadowTally>> ShadowTallies(
+      const std::string& model_id) const = 0;
 };
 
 // The model that serves `site`: its override, else the champion; nullopt when neither is set.
