@@ -3,7 +3,7 @@
 //   build/bench/serve_bench MODEL.seye [--seconds S] [--clients C] [--max-batch B] [--max-delay-us
 //   D]
 //                          [--threads T] [--only png|jpeg] [--drift-overhead 1]
-//                          [--shadow-overhead 1]
+//                          [--shadow-overhead 1 [--shadow-share F]]
 //                          [--during COMMAND [--lead SECONDS]]
 //
 // For Fashion-MNIST-sized PNGs (the test split) and 640x480 JPEGs (the same items scaled up):
@@ -15,7 +15,8 @@
 //     from the scheduled send time (so a stalled server cannot hide its queue), p50 and p99.
 // The clients run in the same process, on the same cores as the server.
 // With --drift-overhead 1: only the closed-loop PNG throughput, drift monitoring off against on.
-// With --shadow-overhead 1: the same, without against with a challenger scored in the shadow.
+// With --shadow-overhead 1: the same, without against with a challenger scored in the shadow
+// (on every image, or on a share F of them).
 // With --during COMMAND: only open-loop PNG latency, idle against while COMMAND runs.
 #include <httplib.h>
 
@@ -264,17 +265,20 @@ void Overhead(const Feature& feature, const std::filesystem::path& model_path,
 const Feature kDriftMonitoring{"monitoring", [](PredictorOptions& o) { o.drift = DriftOptions{}; },
                                nullptr};
 
-// A second copy of the served model as the challenger everywhere: one more model call per image.
-const Feature kShadowScoring{"shadow", nullptr,
-                             [](const std::filesystem::path& model_path, Predictor& predictor) {
-                               auto shadow = Classifier::Load(model_path);
-                               if (!shadow.ok()) std::exit(1);
-                               ModelAssignment assignment;
-                               assignment.default_model = predictor.model();
-                               assignment.shadows[""] = std::move(*shadow);
-                               if (!predictor.SwitchModels(std::move(assignment)).ok())
-                                 std::exit(1);
-                             }};
+// A second copy of the served model as the challenger everywhere: one more model call per image
+// scored.
+void ShadowEverywhere(const std::filesystem::path& model_path, Predictor& predictor) {
+  auto shadow = Classifier::Load(model_path);
+  if (!shadow.ok()) std::exit(1);
+  ModelAssignment assignment;
+  assignment.default_model = predictor.model();
+  assignment.shadows[""] = std::move(*shadow);
+  if (!predictor.SwitchModels(std::move(assignment)).ok()) std::exit(1);
+}
+
+double g_shadow_share = 1.0;
+const Feature kShadowScoring{"shadow", [](PredictorOptions& o) { o.shadow_share = g_shadow_share; },
+                             ShadowEverywhere};
 
 // Serving latency while another process works (issue 7: retraining beside the server): open-loop
 // p99 at a fixed rate (half the idle closed-loop throughput), idle, during `command`, idle again.
@@ -341,6 +345,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--drift-overhead")) drift_overhead = !std::strcmp(argv[i + 1], "1");
     if (!std::strcmp(argv[i], "--shadow-overhead"))
       shadow_overhead = !std::strcmp(argv[i + 1], "1");
+    if (!std::strcmp(argv[i], "--shadow-share")) g_shadow_share = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--workers")) g_model_workers = size_t(std::atoi(argv[i + 1]));
     if (!std::strcmp(argv[i], "--batch-clients")) g_batch_clients = std::atoi(argv[i + 1]);

@@ -38,6 +38,7 @@ struct ServeArgs {
   int64_t max_delay_us = PredictorOptions{}.batching.max_delay_us;
   size_t max_queue = 1024;
   double audit_rate = 0.02;
+  double shadow_share = 1.0;
   double double_review_share = StoreOptions{}.double_review_share;
   uint64_t seed = 1;
   std::string baselines;
@@ -121,6 +122,7 @@ int RunServe(const ServeArgs& args) {
                       .max_queue = args.max_queue,
                       .workers = args.model_workers};
   options.audit_rate = args.audit_rate;
+  options.shadow_share = args.shadow_share;
   options.seed = args.seed;
   options.limits.max_bytes = uint64_t(args.max_body_mb) << 20;
   auto alerts = AlertDispatcher::Create(**store, metrics, args.webhook);
@@ -254,6 +256,11 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 1'000'000));
   cmd->add_option("--audit-rate", args->audit_rate,
                   "Share of automatic decisions kept for the blind audit")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--shadow-share", args->shadow_share,
+                  "Share of images a challenger in the shadow also classifies (each costs a "
+                  "second model call)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--double-review-share", args->double_review_share,

@@ -147,7 +147,10 @@ std::vector<StatusOr<std::vector<float>>> RunBatch(std::vector<const Classifier*
 }  // namespace
 
 Predictor::Predictor(CaptureStore& store, ServerMetrics& metrics, const PredictorOptions& options)
-    : metrics_(metrics), options_(options), audit_rng_(options.seed) {
+    : metrics_(metrics),
+      options_(options),
+      audit_rng_(options.seed),
+      shadow_rng_(options.seed * 7919 + 1) {
   MicroBatchOptions batching = options.batching;
   batching.thread_name = "seye-model";
   const bool with_embeddings = options.drift.has_value();
@@ -178,6 +181,9 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Create(std::unique_ptr<Classifie
                                                        const PredictorOptions& options) {
   if (!(options.audit_rate >= 0 && options.audit_rate <= 1)) {
     return InvalidArgumentError("the audit rate must be in [0, 1]");
+  }
+  if (!(options.shadow_share >= 0 && options.shadow_share <= 1)) {
+    return InvalidArgumentError("the shadow share must be in [0, 1]");
   }
   if (!model) return InvalidArgumentError("a predictor needs a model");
   std::shared_ptr<const Classifier> shared(std::move(model));
@@ -413,10 +419,16 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
   return Status::Ok();
 }
 
+bool Predictor::DrawShadow() {
+  if (options_.shadow_share >= 1) return true;
+  std::lock_guard lock(shadow_mu_);
+  return std::uniform_real_distribution<double>(0, 1)(shadow_rng_) < options_.shadow_share;
+}
+
 void Predictor::SubmitShadow(const PredictRequest& request, const Image& image,
                              const std::vector<float>& served_input, Job& job) {
   const Served* shadow = job.serving->ShadowFor(request.site);
-  if (!shadow) return;
+  if (!shadow || !DrawShadow()) return;
   const InputSpec& spec = shadow->model->card().input;
   std::vector<float> input;
   if (spec == job.served->model->card().input) {

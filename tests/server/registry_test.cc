@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -223,15 +224,15 @@ TEST_F(Registry, AChallengerIsScoredInTheShadowOfLiveTrafficWithoutChangingAnAns
   ASSERT_EQ(Models("promote --store " + store + " " + calibrated + " --alias challenger:plant-b")
                 .exit_code,
             0);
-  auto c = server->Client();
-  auto shadows = [&] { return json::parse(c.Get("/readyz")->body)["shadows"]; };
+  auto c = std::make_unique<httplib::Client>(server->Client());
+  auto shadows = [&] { return json::parse(c->Get("/readyz")->body)["shadows"]; };
   for (int wait = 0; wait < 100 && !shadows().contains("plant-b"); ++wait)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_EQ(shadows(), json({{"plant-b", calibrated}}));
 
   auto post = [&](const std::string& site, size_t n) {
     for (size_t i = 0; i < n; ++i) {
-      auto r = Post(c, "site=" + site, ReadText(images_[i]));
+      auto r = Post(*c, "site=" + site, ReadText(images_[i]));
       ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
       const auto j = json::parse(r->body);
       EXPECT_EQ(j["model_version"], tiny);
@@ -268,6 +269,22 @@ TEST_F(Registry, AChallengerIsScoredInTheShadowOfLiveTrafficWithoutChangingAnAns
   EXPECT_EQ(shown["plant-a"]["images"], 10) << shown;
   EXPECT_NE(server->Log().find("shadow at plant-b: " + calibrated), std::string::npos)
       << server->Log();
+
+  // A busy server may score a random share of its images: about half of 60 here (the seed is
+  // fixed; under 10 or over 50 has a chance below 1e-8).
+  server.reset();
+  server = ServeStore("store-shadow", "--registry-poll 0.1 --shadow-share 0.5");
+  ASSERT_TRUE(server->started()) << server->Log();
+  c = std::make_unique<httplib::Client>(server->Client());
+  post("plant-b", 60);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // several registry polls
+  const json sampled = scored("plant-b");
+  const int added = sampled["plant-b"]["images"].get<int>() - 24;
+  EXPECT_GE(added, 10) << sampled;
+  EXPECT_LE(added, 50) << sampled;
+  const auto bad = RunCommand(Binary() + " serve --store " + store + " --shadow-share 1.5");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--shadow-share"), std::string::npos) << bad.err;
 }
 
 TEST_F(Registry, ASiteGetsItsOwnModelWhileRunning) {

@@ -57,7 +57,10 @@ struct PredictorOptions {
   // batches grow with load. A 1 ms delay doubled p50 latency at half load for no throughput gain.
   MicroBatchOptions batching{.max_batch = 32, .max_delay_us = 0, .max_queue = 1024};
   double audit_rate = 0.02;  // share of automatic decisions kept for the blind audit
-  uint64_t seed = 1;         // of the audit sampling
+  // Share of images a challenger in the shadow also classifies (a random sample): each costs a
+  // second model call, so a busy server may score a sample.
+  double shadow_share = 1.0;
+  uint64_t seed = 1;  // of the audit and shadow sampling
   DecodeLimits limits{.max_bytes = 32ull << 20, .max_pixels = 40'000'000, .max_side = 20'000};
   // Drift monitoring of every (site, camera) stream; off when unset. While a stream's alert is
   // open (and the options say so), its automatic decisions go to review ("drift:<reason>").
@@ -169,6 +172,7 @@ class Predictor {
   std::pair<std::shared_ptr<const QualityBaseline>, std::string> BaselineFor(
       const std::string& site, const Served& served) const;
   bool DrawAudit();
+  bool DrawShadow();
   // Queues the shadow's model call for an image, when the request's site has a shadow.
   void SubmitShadow(const PredictRequest& request, const Image& image,
                     const std::vector<float>& served_input, Job& job);
@@ -185,6 +189,7 @@ class Predictor {
   std::mutex audit_mu_;
   std::mt19937_64 audit_rng_;
   std::mutex shadow_mu_;
+  std::mt19937_64 shadow_rng_;  // guarded by shadow_mu_
   std::map<std::string, std::map<std::string, ShadowTally>> shadow_tallies_;  // since the last take
   // Model calls: normalised images (each with the model its request took) in, logits out.
   struct ModelInput {
