@@ -1,6 +1,7 @@
 // Opens the report of a real `steadyeye demo` run in Debian's Chromium (headless, driven by
 // playwright-core) and checks that it renders: no script errors, five charts per site drawn with
-// content, the targets and per-site tables filled in. Saves a screenshot as a test artifact.
+// content, the targets and per-site tables filled in, each judged challenger with its shadow
+// scores. Saves a screenshot as a test artifact.
 //
 //   node demo_report.mjs DEMO/report.html SCREENSHOT.png   (SEYE_WEB_DIR = web/ folder)
 import path from 'node:path';
@@ -16,6 +17,10 @@ try {
     targetRows: document.querySelectorAll('#targets tr').length,
     summaryRows: document.querySelectorAll('#summary tr').length,
     promotionRows: document.querySelectorAll('#promotion tr').length,
+    // Each judged challenger's row says what it was scored on in the shadow.
+    judged: [...document.querySelectorAll('#actions tr')]
+      .filter(row => /^(promoted|refused)/.test(row.querySelector('td.outcome')?.textContent || ''))
+      .map(row => row.querySelector('td.shadow').textContent),
   }));
   state.inked = await page.evaluate(inkedCharts);
   if (errors.length) fail('script errors: ' + errors.join(' | '));
@@ -23,6 +28,9 @@ try {
   if (state.targetRows !== 3) fail(`expected a header and 2 policies in the targets, got ${state.targetRows}`);
   if (state.summaryRows !== 9) fail(`expected a header and 8 site-policy rows, got ${state.summaryRows}`);
   if (state.promotionRows < 5) fail(`expected a row per site and shift, got ${state.promotionRows - 1}`);
+  if (!state.judged.length) fail('no judged challenger in the actions table');
+  const unscored = state.judged.filter(cell => !/^\d+ live images, [\d.]+% agreed$/.test(cell));
+  if (unscored.length) fail('judged challengers without their shadow scores: ' + JSON.stringify(unscored));
   // The bar charts of a quiet site may be nearly blank; the line charts never are.
   const lines = state.inked.filter((_, i) => i % 5 < 3);
   if (state.inked.length !== 20 || lines.some(n => n < 2000)) fail('a chart looks empty: ' + JSON.stringify(state.inked));
