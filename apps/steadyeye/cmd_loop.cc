@@ -8,7 +8,6 @@
 // A separate process rather than a thread of the server: training's compute threads (--threads)
 // are then bounded by the operating system's scheduler alone and never share LibTorch's global
 // thread pool with serving.
-#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -79,9 +78,7 @@ StatusOr<std::map<std::string, SiteState>> ReadSites(const Store& store) {
     const std::string prefix = SiteChallengerAlias("");
     if (alias.rfind(prefix, 0) != 0) continue;
     const std::string site = alias.substr(prefix.size());
-    SEYE_ASSIGN_OR_RETURN(const auto decisions, store.GateDecisions(SiteAlias(site), 100000));
-    const bool judged = std::any_of(decisions.begin(), decisions.end(),
-                                    [&](const GateRecord& d) { return d.challenger == model; });
+    SEYE_ASSIGN_OR_RETURN(const bool judged, WasJudged(store, SiteAlias(site), model));
     if (!judged) state_of(site).unjudged_challenger = model;
   }
   AlertQuery open;
@@ -153,13 +150,12 @@ void ActOnSite(LoopArgs& a, Store& store, const std::string& site, const std::st
 // Gates the site's challenger once it has been scored on enough live images in the shadow.
 void JudgeWhenScored(LoopArgs& a, Store& store, const std::string& site,
                      const std::string& challenger) {
-  auto tallies = store.ShadowTallies(challenger);
-  if (!tallies.ok()) {
-    std::printf("%s: %s\n", site.c_str(), tallies.status().ToString().c_str());
+  auto tally = ShadowTallyAt(store, challenger, site);
+  if (!tally.ok()) {
+    std::printf("%s: %s\n", site.c_str(), tally.status().ToString().c_str());
     return;
   }
-  const auto it = tallies->find(site);
-  const int64_t scored = it != tallies->end() ? it->second.images : 0;
+  const int64_t scored = tally->images;
   if (size_t(scored) < a.gate.min_shadow_images) {
     std::printf("%s: challenger %s in the shadow, %lld of %zu live images scored\n", site.c_str(),
                 challenger.c_str(), static_cast<long long>(scored), a.gate.min_shadow_images);

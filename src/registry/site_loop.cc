@@ -194,9 +194,8 @@ StatusOr<SiteGateResult> GateSiteChallenger(Store& store, const SiteGateOptions&
       GateSet{"site " + o.site + " reviewed (held out)", std::move(reviewed.data), true, {}});
   SiteGateResult out;
   SEYE_ASSIGN_OR_RETURN(out.decision, JudgeChallenger(*incumbent, *challenger, sets, o.gate));
-  SEYE_ASSIGN_OR_RETURN(const auto shadows, store.ShadowTallies(challenger->card().Version()));
-  const auto scored = shadows.find(o.site);
-  const ShadowTally shadow = scored != shadows.end() ? scored->second : ShadowTally{};
+  SEYE_ASSIGN_OR_RETURN(const ShadowTally shadow,
+                        ShadowTallyAt(store, challenger->card().Version(), o.site));
   if (size_t(shadow.images) < o.min_shadow_images) {
     out.decision.promote = false;
     out.decision.refusals.push_back("shadow: scored on " + std::to_string(shadow.images) +

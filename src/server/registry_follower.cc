@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 
-#include <algorithm>
 #include <iterator>
 
 namespace steadyeye {
@@ -60,10 +59,7 @@ Status RegistryFollower::FlushShadowTallies() {
 Status RegistryFollower::DropJudged(std::map<std::string, std::string>& shadows) {
   for (auto it = shadows.begin(); it != shadows.end();) {
     const std::string alias = it->first.empty() ? kChampionAlias : SiteAlias(it->first);
-    SEYE_ASSIGN_OR_RETURN(const auto decisions, registry_.GateDecisions(alias, 1000));
-    const bool judged = std::any_of(decisions.begin(), decisions.end(), [&](const GateRecord& d) {
-      return d.challenger == it->second;
-    });
+    SEYE_ASSIGN_OR_RETURN(const bool judged, WasJudged(registry_, alias, it->second));
     it = judged ? shadows.erase(it) : std::next(it);
   }
   return Status::Ok();

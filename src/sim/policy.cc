@@ -198,9 +198,8 @@ Status PolicyRun::JudgePending(const std::string& site, SiteState& state, int64_
   const size_t evidence =
       size_t(std::count_if(state.holdout_reviewed_ms.begin(), state.holdout_reviewed_ms.end(),
                            [&](int64_t t) { return t >= p.since_ms; }));
-  SEYE_ASSIGN_OR_RETURN(const auto shadows, store_->ShadowTallies(p.id));
-  const auto scored = shadows.find(site);
-  const size_t shadow = scored != shadows.end() ? size_t(scored->second.images) : 0;
+  SEYE_ASSIGN_OR_RETURN(const ShadowTally scored, ShadowTallyAt(*store_, p.id, site));
+  const size_t shadow = size_t(scored.images);
   if (evidence < gate.gate.min_images || shadow < spec.min_shadow_images) {
     if (now_ms - p.made_ms < int64_t(spec.max_wait_days * kDayMs)) return Status::Ok();
     nlohmann::json action = Action(site, p.kind, p.why, now_ms);

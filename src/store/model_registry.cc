@@ -33,6 +33,20 @@ std::optional<std::string> ModelForSite(const std::map<std::string, std::string>
   return std::nullopt;
 }
 
+StatusOr<ShadowTally> ShadowTallyAt(const ModelRegistry& registry, const std::string& model_id,
+                                    const std::string& site) {
+  SEYE_ASSIGN_OR_RETURN(const auto by_site, registry.ShadowTallies(model_id));
+  const auto it = by_site.find(site);
+  return it != by_site.end() ? it->second : ShadowTally{};
+}
+
+StatusOr<bool> WasJudged(const ModelRegistry& registry, const std::string& alias,
+                         const std::string& model_id) {
+  SEYE_ASSIGN_OR_RETURN(const auto decisions, registry.GateDecisions(alias, 100000));
+  return std::any_of(decisions.begin(), decisions.end(),
+                     [&](const GateRecord& d) { return d.challenger == model_id; });
+}
+
 nlohmann::json ModelRecord::ToJson() const {
   return {{"id", id},
           {"parent", parent.empty() ? nlohmann::json() : nlohmann::json(parent)},

@@ -149,4 +149,12 @@ class ModelRegistry {
 std::optional<std::string> ModelForSite(const std::map<std::string, std::string>& aliases,
                                         const std::string& site);
 
+// What `model_id` scored in the shadow at `site` (all zero when nothing).
+StatusOr<ShadowTally> ShadowTallyAt(const ModelRegistry& registry, const std::string& model_id,
+                                    const std::string& site);
+// Whether the gate has logged a decision on `model_id` for `alias` ("champion" or
+// "site:<site>").
+StatusOr<bool> WasJudged(const ModelRegistry& registry, const std::string& alias,
+                         const std::string& model_id);
+
 }  // namespace steadyeye
