@@ -4,7 +4,7 @@
 //
 //   node bench/drift_bench.mjs --bin build/steadyeye --model models/robust-cal.seye \
 //        [--severities 2,3,4,5] [--conditions all] [--onset 1000] [--after 600] \
-//        [--stationary 10000] [--out bench-drift.json]
+//        [--stationary 10000] [--out bench-drift.json] [--action suspend|tighten|none]
 //
 // Prints markdown tables (detection delay per condition and severity, misses included; false
 // alarms on stationary streams; error among automatic decisions per window under drift) and
@@ -19,6 +19,7 @@ function parseArgs(argv) {
     bin: 'build/steadyeye', model: 'models/robust-cal.seye', severities: '2,3,4,5',
     conditions: 'all', onset: 1000, after: 600, stationary: 10000, out: 'bench-drift.json',
     seed: 1, window: 500, labelfree: 1000, parts: 'detection,stationary,labelfree',
+    action: 'suspend',
   };
   for (let i = 2; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
@@ -35,9 +36,10 @@ function conditions(bin, which) {
 }
 
 // Starts the server on a free port; resolves with its URL and process.
-function startServer(bin, model, store) {
+function startServer(bin, model, store, action) {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['serve', '--model', model, '--store', store, '--port', '0'],
+    const child = spawn(bin, ['serve', '--model', model, '--store', store, '--port', '0',
+                              '--drift-action', action],
                         { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', d => {
@@ -104,6 +106,18 @@ function printDetection(results, names, severities) {
   console.log('\nworst error among automatic decisions in a window after onset (severity <= 4):');
   for (const x of worst)
     console.log(`  ${x.condition} ${x.severity}: ${(100 * x.worst_auto_error_after_onset).toFixed(2)}%`);
+  // What the action left automatic after the onset, and the error there, per condition.
+  console.log('\nafter the onset, severity <= 4: automatic share (error among them)');
+  console.log(`| condition | ${severities.filter(s => s <= 4).map(s => `sev ${s}`).join(' | ')} |`);
+  console.log(`|---|${severities.filter(s => s <= 4).map(() => '---').join('|')}|`);
+  for (const c of names) {
+    const cells = results.detection.filter(x => x.condition === c && x.severity <= 4).map(x => {
+      const share = x.images_after_onset ? x.auto_after_onset / x.images_after_onset : 0;
+      const error = x.auto_after_onset ? x.auto_errors_after_onset / x.auto_after_onset : 0;
+      return `${(100 * share).toFixed(0)}% (${(100 * error).toFixed(2)}%)`;
+    });
+    console.log(`| ${c} | ${cells.join(' | ')} |`);
+  }
 }
 
 function printStationary(results) {
@@ -118,7 +132,7 @@ function printStationary(results) {
 async function main() {
   const a = parseArgs(process.argv);
   const store = fs.mkdtempSync(path.join(os.tmpdir(), 'drift-bench-'));
-  const { url, child } = await startServer(a.bin, a.model, store);
+  const { url, child } = await startServer(a.bin, a.model, store, a.action);
   const severities = a.severities.split(',').map(Number);
   const names = conditions(a.bin, a.conditions);
   const results = { command: process.argv.slice(1).join(' '), onset: a.onset, after: a.after,
@@ -133,9 +147,13 @@ async function main() {
                                       `${s}`, '--from', `${a.onset}`, '--window',
                                       `${a.window}`]);
         const after = r.windows.filter(w => w.first >= a.onset);
+        const sum = key => after.reduce((t, w) => t + w[key], 0);
         results.detection.push({ condition: c, severity: s, drift: r.drift,
                                  windows: r.windows, worst_auto_error_after_onset:
-                                   Math.max(0, ...after.map(errorRate)) });
+                                   Math.max(0, ...after.map(errorRate)),
+                                 auto_after_onset: sum('auto'),
+                                 auto_errors_after_onset: sum('auto_errors'),
+                                 images_after_onset: sum('images') });
         process.stderr.write(`${c} ${s}: ${JSON.stringify(r.drift)}\n`);
       }
     }

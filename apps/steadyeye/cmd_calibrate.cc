@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "steadyeye/core/progress.h"
+#include "steadyeye/eval/robustness.h"
 #include "steadyeye/model/calibrate.h"
 
 namespace steadyeye::cli {
@@ -36,7 +37,7 @@ int RunCalibrate(const CalibrateArgs& args) {
   CalibrateOptions options{args.alpha, args.delta, ref->ToString(),
                            [&](size_t done, size_t) { progress.Update(int64_t(done)); }};
   std::vector<float> logits;
-  auto calibration = CalibrateClassifier(**model, *data, options, &logits);
+  auto calibration = CalibrateForProduction(**model, *data, options, 0, &logits);
   progress.Finish();
   if (!calibration.ok()) return Fail(calibration.status());
   nlohmann::json out{{"model_id", (*model)->card().id}, {"calibration", calibration->ToJson()}};

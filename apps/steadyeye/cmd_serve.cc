@@ -129,7 +129,9 @@ int RunServe(const ServeArgs& args) {
   if (!alerts.ok()) return Fail(alerts.status().WithContext("--webhook"));
   if (!args.no_drift) {
     DriftOptions drift = args.drift;
-    drift.suspend_on_alert = args.drift_action == "suspend";
+    auto action = ParseDriftAction(args.drift_action);
+    if (!action.ok()) return Fail(action.status().WithContext("--drift-action"));
+    drift.action = *action;
     if (Status st = EnableDriftMonitoring(options, drift, **store, **alerts); !st.ok())
       return Fail(st);
   }
@@ -300,9 +302,11 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--drift-action", args->drift_action,
                   "While a stream's alert is open: suspend its automatic decisions (send them "
-                  "to review), or none")
+                  "to review); tighten them to the model's threshold certified under production "
+                  "conditions where the alert names a fault of the image (suspend otherwise); "
+                  "or none")
       ->capture_default_str()
-      ->check(CLI::IsMember({"suspend", "none"}));
+      ->check(CLI::IsMember({"suspend", "tighten", "none"}));
   cmd->add_option("--webhook", args->webhook.url,
                   "POST every alert change as JSON to this http:// URL (retried with backoff)");
   cmd->callback([args, &exit_code] { exit_code = RunServe(*args); });

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "steadyeye/core/progress.h"
 #include "steadyeye/data/splits.h"
+#include "steadyeye/eval/robustness.h"
 #include "steadyeye/model/calibrate.h"
 #include "steadyeye/model/train.h"
 #include "steadyeye/quality/quality.h"
@@ -85,7 +86,7 @@ int RunTrain(TrainArgs& args) {
   o.on_progress = nullptr;  // ends the last bar
   if (!model.ok()) return Fail(model.status());
   CalibrateOptions calibrate{args.alpha, args.delta, ref->ToString() + " (calibration part)", {}};
-  auto calibration = CalibrateClassifier(**model, splits.calibration, calibrate);
+  auto calibration = CalibrateForProduction(**model, splits.calibration, calibrate);
   if (!calibration.ok()) return Fail(calibration.status().WithContext("calibrating"));
   std::printf("calibrated on %zu held-back images: %s\n", splits.calibration.size(),
               DescribeCalibration(*calibration).c_str());

@@ -103,11 +103,19 @@ std::string DescribeCalibration(const Calibration& c) {
                       "goes to review",
                       t.alpha, 100 * (1 - t.delta), t.n);
   }
-  return line +
-         fmt::format(
-             "automatic at confidence >= {:.3f}: coverage {:.4f}, error <= {} certified at {:.0f}% "
-             "({} errors in {} accepted of {})",
-             t.threshold, t.coverage, t.alpha, 100 * (1 - t.delta), t.errors, t.accepted, t.n);
+  line += fmt::format(
+      "automatic at confidence >= {:.3f}: coverage {:.4f}, error <= {} certified at {:.0f}% "
+      "({} errors in {} accepted of {})",
+      t.threshold, t.coverage, t.alpha, 100 * (1 - t.delta), t.errors, t.accepted, t.n);
+  if (!c.shift) return line;
+  if (!c.shift->certified) {
+    return line + fmt::format(
+                      "; under production conditions: none certified for {} (drift "
+                      "suspends automatic decisions)",
+                      c.shift->worst_condition);
+  }
+  return line + fmt::format("; under production conditions: >= {:.3f} (set by {})",
+                            c.shift->threshold, c.shift->worst_condition);
 }
 
 void AddThreadsOption(CLI::App& cmd, int& threads) {

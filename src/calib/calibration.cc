@@ -324,16 +324,85 @@ nlohmann::json CertificateAudit::ToJson() const {
 }
 
 nlohmann::json Calibration::ToJson() const {
-  return {{"temperature", temperature},
-          {"n_temperature", n_temperature},
-          {"ece_before", ece_before},
-          {"ece_after", ece_after},
-          {"nll_before", nll_before},
-          {"nll_after", nll_after},
-          {"threshold", threshold.ToJson()},
-          {"data", data},
-          {"created_at", created_at},
-          {"atc_threshold", atc_threshold ? nlohmann::json(*atc_threshold) : nlohmann::json()}};
+  nlohmann::json j{
+      {"temperature", temperature},
+      {"n_temperature", n_temperature},
+      {"ece_before", ece_before},
+      {"ece_after", ece_after},
+      {"nll_before", nll_before},
+      {"nll_after", nll_after},
+      {"threshold", threshold.ToJson()},
+      {"data", data},
+      {"created_at", created_at},
+      {"atc_threshold", atc_threshold ? nlohmann::json(*atc_threshold) : nlohmann::json()}};
+  // Only when present: the JSON is part of the model's version (model_card.h), which must not
+  // change for models calibrated before shift certificates existed.
+  if (shift) j["shift"] = shift->ToJson();
+  return j;
+}
+
+ShiftCertificate CombineShiftThresholds(
+    std::vector<std::pair<std::string, CertifiedThreshold>> per_condition, uint64_t seed) {
+  ShiftCertificate out;
+  out.seed = seed;
+  out.certified = !per_condition.empty();
+  out.threshold = 0;
+  for (const auto& [condition, t] : per_condition) {
+    if (!t.certified) out.certified = false;
+    if (t.certified && t.threshold > out.threshold) {
+      out.threshold = t.threshold;
+      out.worst_condition = condition;
+    }
+  }
+  if (!out.certified) {
+    out.threshold = 1.0;
+    out.worst_condition.clear();
+    for (const auto& [condition, t] : per_condition) {
+      if (!t.certified) {
+        out.worst_condition = condition;  // the first that could not be certified
+        break;
+      }
+    }
+  }
+  out.per_condition = std::move(per_condition);
+  return out;
+}
+
+nlohmann::json ShiftCertificate::ToJson() const {
+  nlohmann::json conditions = nlohmann::json::object();
+  for (const auto& [condition, t] : per_condition) conditions[condition] = t.ToJson();
+  return {{"certified", certified},
+          {"threshold", threshold},
+          {"worst_condition", worst_condition},
+          {"seed", seed},
+          {"per_condition", conditions},
+          {"method",
+           "each condition certified on the certifying images with it applied (severities 1-5 "
+           "in equal shares); the largest threshold"}};
+}
+
+StatusOr<ShiftCertificate> ShiftCertificate::FromJson(const nlohmann::json& j) {
+  ShiftCertificate c;
+  try {
+    c.certified = j.at("certified").get<bool>();
+    c.threshold = j.at("threshold").get<double>();
+    c.worst_condition = j.value("worst_condition", "");
+    c.seed = j.value("seed", uint64_t{0});
+    for (const auto& [condition, t] : j.at("per_condition").items()) {
+      auto parsed = CertifiedThresholdFromJson(t);
+      if (!parsed.ok()) {
+        return InvalidArgumentError("invalid shift certificate for " + condition + ": " +
+                                    parsed.status().message());
+      }
+      c.per_condition.emplace_back(condition, *parsed);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgumentError(std::string("invalid shift certificate: ") + e.what());
+  }
+  if (!(c.threshold >= 0 && c.threshold <= 1)) {
+    return InvalidArgumentError("invalid shift certificate: threshold must be in [0, 1]");
+  }
+  return c;
 }
 
 StatusOr<Calibration> Calibration::FromJson(const nlohmann::json& j) {
@@ -349,6 +418,11 @@ StatusOr<Calibration> Calibration::FromJson(const nlohmann::json& j) {
     c.created_at = j.value("created_at", "");
     if (j.contains("atc_threshold") && !j["atc_threshold"].is_null())
       c.atc_threshold = j["atc_threshold"].get<double>();
+    if (j.contains("shift") && !j["shift"].is_null()) {
+      auto shift = ShiftCertificate::FromJson(j["shift"]);
+      if (!shift.ok()) return shift.status();
+      c.shift = std::move(*shift);
+    }
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgumentError(std::string("invalid calibration: ") + e.what());
   }

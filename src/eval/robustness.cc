@@ -80,6 +80,71 @@ StatusOr<Dataset> CorruptDataset(const Dataset& data, std::string_view condition
   return out;
 }
 
+StatusOr<ShiftCertificate> CertifyUnderConditions(
+    const Classifier& model, const Dataset& calibration_data,
+    std::span<const std::string> conditions, uint64_t seed,
+    const std::function<void(size_t, size_t)>& on_progress) {
+  const auto& calibration = model.card().calibration;
+  if (!calibration || !calibration->threshold.certified) {
+    return FailedPreconditionError("a shift certificate needs a model with a certified threshold");
+  }
+  // The images of each severity, among those that certify the threshold.
+  std::vector<std::vector<size_t>> by_severity(kMaxSeverity);
+  size_t certifying = 0;
+  for (size_t i = 0; i < calibration_data.size(); ++i) {
+    if (i % Calibration::kTemperatureEvery == 0) continue;
+    by_severity[certifying++ % kMaxSeverity].push_back(i);
+  }
+  if (certifying == 0) return InvalidArgumentError("no calibration images to certify on");
+  const size_t k = model.num_classes(), total = certifying * conditions.size();
+  size_t done = 0;
+  std::vector<std::pair<std::string, CertifiedThreshold>> per_condition;
+  for (const auto& name : conditions) {
+    std::vector<float> confidence;
+    std::vector<uint8_t> correct;
+    for (int severity = kMinSeverity; severity <= kMaxSeverity; ++severity) {
+      const Dataset part = calibration_data.Subset(by_severity[severity - 1]);
+      if (part.size() == 0) continue;
+      SEYE_ASSIGN_OR_RETURN(const Dataset shifted, CorruptDataset(part, name, severity, seed));
+      SEYE_ASSIGN_OR_RETURN(const auto probs, PredictDataset(model, shifted));
+      for (size_t r = 0; r < shifted.size(); ++r) {
+        const float* row = probs.data() + r * k;
+        const size_t top = size_t(std::max_element(row, row + k) - row);
+        confidence.push_back(row[top]);
+        correct.push_back(int(top) == shifted.labels[r] ? 1 : 0);
+      }
+      done += part.size();
+      if (on_progress) on_progress(done, total);
+    }
+    SEYE_ASSIGN_OR_RETURN(CertifiedThreshold t,
+                          CertifyThreshold(confidence, correct, calibration->threshold.alpha,
+                                           calibration->threshold.delta));
+    per_condition.emplace_back(name, std::move(t));
+  }
+  return CombineShiftThresholds(std::move(per_condition), seed);
+}
+
+StatusOr<Calibration> CalibrateForProduction(Classifier& model, const Dataset& data,
+                                             const CalibrateOptions& options, size_t shift_images,
+                                             std::vector<float>* logits) {
+  SEYE_ASSIGN_OR_RETURN(Calibration c, CalibrateClassifier(model, data, options, logits));
+  if (!c.threshold.certified) return c;
+  // The first images, enough that `shift_images` remain once every kTemperatureEvery-th (the
+  // temperature's) is left out.
+  constexpr size_t kPerSkipped = Calibration::kTemperatureEvery - 1;
+  const size_t keep =
+      shift_images == 0
+          ? data.size()
+          : std::min(data.size(), shift_images + (shift_images + kPerSkipped - 1) / kPerSkipped);
+  std::vector<size_t> first(keep);
+  std::iota(first.begin(), first.end(), 0);
+  const auto conditions = ConditionNames(/*held_out=*/false);
+  SEYE_ASSIGN_OR_RETURN(c.shift, CertifyUnderConditions(model, data.Subset(first), conditions,
+                                                        kDefaultConditionSeed));
+  model.SetCalibration(c);
+  return c;
+}
+
 StatusOr<RobustnessResult> EvaluateRobustness(
     const Classifier& model, const Dataset& data, std::span<const std::string> conditions,
     uint64_t seed, const std::function<void(size_t, size_t)>& on_progress) {

@@ -64,6 +64,9 @@ StatusOr<std::unique_ptr<Classifier>> AdaptBatchNorm(const Classifier& model, co
     net->eval();
     ModelCard card = model.card();
     card.parent_id = model.card().Version();
+    // The shift certificate was measured on the old weights; without one, drift suspends the
+    // adapted model's automatic decisions instead of tightening them.
+    if (card.calibration) card.calibration->shift.reset();
     card.training_data["adaptation"] = {{"method", "batchnorm-statistics"},
                                         {"images", images.size()},
                                         {"fingerprint", ToHex(images.Fingerprint())},

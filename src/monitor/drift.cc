@@ -86,7 +86,9 @@ nlohmann::json DriftAlert::ToJson() const {
           {"cause", cause},
           {"action", action},
           {"accuracy_impact", accuracy_impact},
-          {"tightened", tightened}};
+          {"decisions", decisions},
+          {"absorbed", absorbed},
+          {"tightened", decisions != "unchanged"}};
 }
 
 namespace {
@@ -267,9 +269,14 @@ struct DriftMonitor::Stream {
     return true;
   }
   std::deque<std::pair<int64_t, int64_t>> time_marks;  // (frame, time_ms), one per batch
+  int64_t last_time_ms = 0;                            // of the newest frame
   std::optional<size_t> open_alert;                    // index into alerts_
   int64_t last_alarm_frame = 0;
   bool fitted = false;
+  bool can_tighten = false;  // as the last frame's DriftObservation said
+  // A tightened alert whose fault was learned into a new reference (see Observe): the stream's
+  // decisions stay tightened for it while no alert is open, until Relearn().
+  std::optional<DriftAlert> absorbed;
   // The history point being gathered, and those done.
   struct Bucket {
     int64_t frames = 0, review = 0, bad = 0, above_atc = 0;
@@ -339,6 +346,8 @@ std::optional<std::string> DriftMonitor::Observe(const DriftObservation& o) {
   {
     std::lock_guard lock(mu_);
     Stream& s = StreamFor(o.site, o.camera);
+    s.can_tighten = o.can_tighten;
+    s.last_time_ms = o.time_ms;
     const int64_t frame = s.frames++;
     if (frame % int64_t(options_.batch) == 0) {
       s.time_marks.emplace_back(frame, o.time_ms);
@@ -357,7 +366,9 @@ std::optional<std::string> DriftMonitor::Observe(const DriftObservation& o) {
       s.KeepEmbedding(frame, o.embedding, options_.embedding_stride, s.embedding_pool);
       if (size_t(s.frames) >= options_.reference_frames) FitReference(s);
       AddToHistory(s, o, frame);
-      return std::nullopt;  // no alert before the reference is learned
+      // No alert before the reference is learned; an absorbed fault still restricts.
+      if (options_.action == DriftAction::kNone) return std::nullopt;
+      return RestrictionOf(s);
     }
     std::vector<size_t> alarmed;
     for (size_t q = 0; q < kClassMix; ++q) {
@@ -390,7 +401,22 @@ std::optional<std::string> DriftMonitor::Observe(const DriftObservation& o) {
       events.emplace_back(DriftEvent::kResolved, a);
       s.open_alert.reset();
     }
-    if (options_.suspend_on_alert && s.open_alert) suspension = alerts_[*s.open_alert].reason;
+    Stream* current = &s;
+    if (s.open_alert && alerts_[*s.open_alert].decisions == "tightened" &&
+        frame - alerts_[*s.open_alert].onset_frame >= int64_t(options_.reference_frames)) {
+      // A fault of the image that lasts: decisions stay tightened for it, and the stream learns
+      // it as its normal, so that what changes next (say, the items themselves, which the shift
+      // certificate does not cover) is found against it rather than hidden behind its alert.
+      DriftAlert& a = alerts_[*s.open_alert];
+      a.state = "resolved";
+      a.resolved_ms = o.time_ms;
+      a.absorbed = true;
+      events.emplace_back(DriftEvent::kResolved, a);
+      DriftAlert kept = a;
+      current = &Restart({o.site, o.camera});
+      current->absorbed = std::move(kept);
+    }
+    if (options_.action != DriftAction::kNone) suspension = RestrictionOf(*current);
   }
   Notify(events);
   return suspension;
@@ -503,7 +529,6 @@ void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t tim
     a.detected_frame = frame;
     a.detected_ms = time_ms;
     a.trigger = q.name;
-    a.tightened = options_.suspend_on_alert;
     alerts_.push_back(std::move(a));
     if (alerts_.size() > kMaxAlertsKept) TrimAlerts();
     s.open_alert = alerts_.size() - 1;
@@ -523,6 +548,7 @@ void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t tim
   const DriftDiagnosis d = DiagnoseDrift(a.metrics);
   const bool changed = d.reason != a.reason;
   a.reason = d.reason;
+  a.decisions = DriftRestriction(options_.action, a.reason, s.can_tighten);
   a.cause = d.cause;
   a.action = d.action;
   if (auto conf = s.quantities[kConfidence].MoveSince(a.onset_frame, true))
@@ -573,13 +599,11 @@ void DriftMonitor::Relearn(const std::function<bool(const std::string& site)>& w
       if (stream->open_alert) {
         DriftAlert& a = alerts_[*stream->open_alert];
         a.state = "resolved";
-        a.resolved_ms = UnixMillisNow();
+        // The stream's own clock (a replay's or a simulation's time), as for every other change.
+        a.resolved_ms = stream->frames > 0 ? stream->last_time_ms : UnixMillisNow();
         events.emplace_back(DriftEvent::kResolved, a);
       }
-      auto history = std::move(stream->history);
-      stream.reset();
-      Stream& fresh = StreamFor(key.first, key.second);
-      fresh.history = std::move(history);
+      Restart(key);
     }
   }
   Notify(events);
@@ -616,13 +640,28 @@ void DriftMonitor::TrimAlerts() {
   }
 }
 
+DriftMonitor::Stream& DriftMonitor::Restart(const std::pair<std::string, std::string>& key) {
+  auto& slot = streams_[key];
+  auto history = std::move(slot->history);
+  slot.reset();
+  Stream& fresh = StreamFor(key.first, key.second);
+  fresh.history = std::move(history);
+  return fresh;
+}
+
+std::optional<std::string> DriftMonitor::RestrictionOf(const Stream& s) const {
+  if (s.open_alert) return alerts_[*s.open_alert].reason;
+  if (s.absorbed) return s.absorbed->reason;
+  return std::nullopt;
+}
+
 std::optional<std::string> DriftMonitor::Suspension(const std::string& site,
                                                     const std::string& camera) const {
-  if (!options_.suspend_on_alert) return std::nullopt;
+  if (options_.action == DriftAction::kNone) return std::nullopt;
   std::lock_guard lock(mu_);
   auto it = streams_.find({site, camera});
-  if (it == streams_.end() || !it->second->open_alert) return std::nullopt;
-  return alerts_[*it->second->open_alert].reason;
+  if (it == streams_.end()) return std::nullopt;
+  return RestrictionOf(*it->second);
 }
 
 std::vector<DriftAlert> DriftMonitor::Alerts(const std::string& site) const {
@@ -647,14 +686,16 @@ nlohmann::json DriftMonitor::Streams() const {
           {"z", q.last_z},
           {"score", q.Score()}};
     }
-    out.push_back({{"site", key.first},
-                   {"camera", key.second},
-                   {"frames", s->frames},
-                   {"reference_frames", options_.reference_frames},
-                   {"reference_ready", s->fitted},
-                   {"open_alert",
-                    s->open_alert ? nlohmann::json(alerts_[*s->open_alert].id) : nlohmann::json()},
-                   {"quantities", quantities}});
+    out.push_back(
+        {{"site", key.first},
+         {"camera", key.second},
+         {"frames", s->frames},
+         {"reference_frames", options_.reference_frames},
+         {"reference_ready", s->fitted},
+         {"open_alert",
+          s->open_alert ? nlohmann::json(alerts_[*s->open_alert].id) : nlohmann::json()},
+         {"absorbed_alert", s->absorbed ? nlohmann::json(s->absorbed->id) : nlohmann::json()},
+         {"quantities", quantities}});
   }
   return out;
 }

@@ -170,6 +170,46 @@ std::string DescribeMove(const DriftMove& m) {
 
 }  // namespace
 
+bool IsImageFault(std::string_view reason) {
+  for (const Rule& rule : Rules()) {
+    if (reason == rule.reason) return rule.image_fault;
+  }
+  return false;
+}
+
+const char* DriftRestriction(DriftAction action, std::string_view reason, bool can_tighten) {
+  switch (action) {
+    case DriftAction::kNone:
+      return "unchanged";
+    case DriftAction::kTighten:
+      if (can_tighten && IsImageFault(reason)) return "tightened";
+      return "suspended";
+    case DriftAction::kSuspend:
+      break;
+  }
+  return "suspended";
+}
+
+StatusOr<DriftAction> ParseDriftAction(std::string_view name) {
+  for (DriftAction a : {DriftAction::kSuspend, DriftAction::kTighten, DriftAction::kNone}) {
+    if (name == DriftActionName(a)) return a;
+  }
+  return InvalidArgumentError("unknown drift action '" + std::string(name) +
+                              "': choose suspend, tighten or none");
+}
+
+const char* DriftActionName(DriftAction action) {
+  switch (action) {
+    case DriftAction::kNone:
+      return "none";
+    case DriftAction::kTighten:
+      return "tighten";
+    case DriftAction::kSuspend:
+      break;
+  }
+  return "suspend";
+}
+
 DriftDiagnosis DiagnoseDrift(const std::vector<DriftMove>& moves) {
   std::string figures;
   for (size_t i = 0; i < std::min<size_t>(3, moves.size()); ++i)

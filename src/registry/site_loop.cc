@@ -159,7 +159,8 @@ StatusOr<NewChallenger> RetrainSiteChallenger(Store& store, const SiteRetrainOpt
   SEYE_ASSIGN_OR_RETURN(auto model, FineTuneClassifier(*start, train, val, training));
   CalibrateOptions calibrate{o.alpha, o.delta, o.lab_data.ToString() + " (calibration part)", {}};
   SEYE_ASSIGN_OR_RETURN(Calibration calibration,
-                        CalibrateClassifier(*model, lab_splits.calibration, calibrate));
+                        CalibrateForProduction(*model, lab_splits.calibration, calibrate,
+                                               o.shift_certificate_images));
   NewChallenger out;
   out.images = train.size();
   out.source = training.data_source;

@@ -52,10 +52,12 @@ AlertDispatcher::~AlertDispatcher() {
 
 void AlertDispatcher::Dispatch(DriftEvent event, const DriftAlert& alert) {
   const nlohmann::json json = alert.ToJson();
-  std::fprintf(stderr, "steadyeye: drift alert %lld %s: %s / %s since %s: %s; action: %s\n",
-               static_cast<long long>(alert.id), DriftEventName(event), alert.site.c_str(),
-               alert.camera.c_str(), json["onset"].get<std::string>().c_str(), alert.cause.c_str(),
-               alert.action.c_str());
+  std::fprintf(
+      stderr, "steadyeye: drift alert %lld %s%s: %s / %s since %s: %s; action: %s\n",
+      static_cast<long long>(alert.id), DriftEventName(event),
+      alert.absorbed ? " (lasting: learned as the stream's normal, decisions stay tightened)" : "",
+      alert.site.c_str(), alert.camera.c_str(), json["onset"].get<std::string>().c_str(),
+      alert.cause.c_str(), alert.action.c_str());
   if (event == DriftEvent::kOpened) metrics_.AlertOpened(alert.site, alert.camera, alert.reason);
   if (event == DriftEvent::kResolved) metrics_.AlertResolved(alert.site, alert.camera);
   if (Status st = store_.SaveAlert(json); !st.ok()) {

@@ -38,7 +38,7 @@ void DriftState(ServerContext& ctx, httplib::Response& res) {
               {"class_window", o.class_window},
               {"frames_per_false_alarm", o.frames_per_false_alarm},
               {"resolve_frames", o.resolve_frames},
-              {"suspend_on_alert", o.suspend_on_alert}}},
+              {"action", DriftActionName(o.action)}}},
             {"model_version", ctx.predictor.model()->card().Version()},
             {"streams", monitor->Streams()}});
 }

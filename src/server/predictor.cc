@@ -341,6 +341,16 @@ Status Predictor::Prepare(const PredictRequest& request, Job& job) {
   return Status::Ok();
 }
 
+bool Predictor::DecidesUnderDrift(const std::string& reason, const Classifier& model,
+                                  double confidence) const {
+  const auto& calibration = model.card().calibration;
+  const std::string_view restriction = DriftRestriction(monitor_->options().action, reason,
+                                                        calibration && calibration->CanTighten());
+  if (restriction == "unchanged") return true;
+  return restriction == "tightened" &&
+         calibration->DecidesAutomaticallyUnderShift(float(confidence));
+}
+
 Status Predictor::Decide(const PredictRequest& request, Job& job) {
   SEYE_ASSIGN_OR_RETURN(const std::vector<float> row, job.logits.get());
   const Classifier& model = *job.served->model;
@@ -369,17 +379,20 @@ Status Predictor::Decide(const PredictRequest& request, Job& job) {
   if (monitor_) {
     // The monitor sees the decision as it would be without drift: a suspended stream's review
     // rate must fall back when the drift ends, or its alert would never resolve.
-    const auto suspension = monitor_->Observe({.site = request.site,
-                                               .camera = request.camera,
-                                               .time_ms = r.time_ms,
-                                               .quality = job.quality_values,
-                                               .quality_flagged = !job.quality_pass,
-                                               .confidence = r.confidence,
-                                               .label = r.label,
-                                               .review = !r.reasons.empty(),
-                                               .embedding = {embedding.begin(), embedding.end()},
-                                               .atc_threshold = AtcThresholdOf(model)});
-    if (suspension) r.reasons.push_back("drift:" + *suspension);
+    const auto suspension =
+        monitor_->Observe({.site = request.site,
+                           .camera = request.camera,
+                           .time_ms = r.time_ms,
+                           .quality = job.quality_values,
+                           .quality_flagged = !job.quality_pass,
+                           .confidence = r.confidence,
+                           .label = r.label,
+                           .review = !r.reasons.empty(),
+                           .embedding = {embedding.begin(), embedding.end()},
+                           .atc_threshold = AtcThresholdOf(model),
+                           .can_tighten = card.calibration && card.calibration->CanTighten()});
+    if (suspension && !DecidesUnderDrift(*suspension, model, r.confidence))
+      r.reasons.push_back("drift:" + *suspension);
   }
   r.decision = r.reasons.empty() ? "auto" : "review";
   ScoreShadow(request, job);

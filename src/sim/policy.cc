@@ -66,6 +66,7 @@ StatusOr<std::unique_ptr<PolicyRun>> PolicyRun::Create(const std::string& name, 
     drift.resolve_frames = options.scenario.drift_reference_frames;
     drift.audit_rate = options.scenario.audit_rate;
     drift.seed = options.scenario.seed;
+    drift.action = options.scenario.loop.drift_action;
     SEYE_RETURN_IF_ERROR(EnableDriftMonitoring(p, drift, *run->store_, *run->alerts_));
   }
   SEYE_ASSIGN_OR_RETURN(run->predictor_,

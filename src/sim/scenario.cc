@@ -105,7 +105,7 @@ Scenario ParseRoot(const YAML::Node& root) {
   if (const YAML::Node l = root["loop"]) {
     CheckKeys(l,
               {"round_hours", "retrain_every", "margin", "lab_margin", "max_wait_days",
-               "min_shadow_images", "lab_replay", "epochs"},
+               "min_shadow_images", "lab_replay", "epochs", "drift_action"},
               "loop");
     s.loop.round_hours = Get<double>(l, "round_hours", s.loop.round_hours, "loop");
     s.loop.retrain_every = Get<size_t>(l, "retrain_every", s.loop.retrain_every, "loop");
@@ -120,6 +120,10 @@ Scenario ParseRoot(const YAML::Node& root) {
         Get<size_t>(l, "min_shadow_images", s.loop.min_shadow_images, "loop");
     s.loop.lab_replay = Get<size_t>(l, "lab_replay", s.loop.lab_replay, "loop");
     s.loop.epochs = Get<int>(l, "epochs", s.loop.epochs, "loop");
+    const auto action = ParseDriftAction(
+        Get<std::string>(l, "drift_action", DriftActionName(s.loop.drift_action), "loop"));
+    if (!action.ok()) throw FieldError{"loop.drift_action: " + action.status().message()};
+    s.loop.drift_action = *action;
     if (!(s.loop.round_hours > 0 && s.loop.round_hours <= 24 &&
           std::fmod(24.0, s.loop.round_hours) == 0))
       throw FieldError{"loop.round_hours must divide 24"};

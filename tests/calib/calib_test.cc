@@ -176,6 +176,55 @@ TEST(Calibration, RoundTripsThroughJsonAndRefusesBrokenJson) {
             StatusCode::kInvalidArgument);
 }
 
+TEST(ShiftCertificate, TheLargestThresholdHoldsForAllAndOneUncertifiedConditionVoidsIt) {
+  auto threshold = [](bool certified, double t) {
+    CertifiedThreshold c;
+    c.alpha = 0.01;
+    c.delta = 0.05;
+    c.n = 1000;
+    c.certified = certified;
+    c.threshold = t;
+    return c;
+  };
+  const auto both = CombineShiftThresholds(
+      {{"glare", threshold(true, 0.93)}, {"dust", threshold(true, 0.97)}}, 9);
+  EXPECT_TRUE(both.certified);
+  EXPECT_DOUBLE_EQ(both.threshold, 0.97);
+  EXPECT_EQ(both.worst_condition, "dust");
+  EXPECT_EQ(both.seed, 9u);
+  const auto one_fails = CombineShiftThresholds(
+      {{"glare", threshold(true, 0.93)}, {"night", threshold(false, 1.0)}}, 9);
+  EXPECT_FALSE(one_fails.certified);
+  EXPECT_EQ(one_fails.worst_condition, "night");
+  EXPECT_FALSE(CombineShiftThresholds({}, 1).certified);
+
+  // Within a calibration: tightening needs both certificates, and decides only above both.
+  Calibration c;
+  c.threshold = threshold(true, 0.9);
+  EXPECT_FALSE(c.CanTighten());
+  EXPECT_FALSE(c.ToJson().contains("shift"));  // models calibrated before keep their version
+  c.shift = both;
+  EXPECT_TRUE(c.CanTighten());
+  EXPECT_TRUE(c.DecidesAutomatically(0.95f));
+  EXPECT_FALSE(c.DecidesAutomaticallyUnderShift(0.95f));
+  EXPECT_TRUE(c.DecidesAutomaticallyUnderShift(0.975f));
+  c.shift = one_fails;
+  EXPECT_FALSE(c.CanTighten());
+  EXPECT_FALSE(c.DecidesAutomaticallyUnderShift(0.999f));
+
+  c.shift = both;
+  const auto back = Calibration::FromJson(c.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->ToJson(), c.ToJson());
+  ASSERT_TRUE(back->shift.has_value());
+  EXPECT_EQ(back->shift->per_condition.size(), 2u);
+  auto broken = c.ToJson();
+  broken["shift"]["per_condition"]["dust"].erase("delta");
+  const auto bad = Calibration::FromJson(broken);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("dust"), std::string::npos) << bad.status().ToString();
+}
+
 TEST(Calibration, UncalibratedOrUncertifiedDecidesNothing) {
   Calibration c;
   EXPECT_FALSE(c.DecidesAutomatically(1.0f));

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "model/tiny_model.h"
+#include "steadyeye/model/predict.h"
 #include "steadyeye/shift/shift.h"
 
 namespace steadyeye {
@@ -40,15 +43,19 @@ TEST(CorruptDataset, EachImageDependsOnlyOnItsIndexAndTheSeed) {
   EXPECT_EQ(CorruptDataset(*data, "nope", 3, 1).status().code(), StatusCode::kNotFound);
 }
 
-TEST(EvaluateRobustness, CellsMeansAndDropOnARealModel) {
-  // A standard model trained for a few epochs: good enough that a condition visibly costs it.
-  const auto train = testing::LoadFashionMnist(Split::kTrain, 3000);
-  ASSERT_TRUE(train.ok());
-  const TrainingSplits splits = SplitForTraining(*train);
+// A standard model trained for a few epochs on 3,000 train images: good enough that a condition
+// visibly costs it. `validation` receives its validation split.
+StatusOr<std::unique_ptr<Classifier>> TrainSmallModel(Dataset* validation = nullptr) {
+  SEYE_ASSIGN_OR_RETURN(const Dataset train, testing::LoadFashionMnist(Split::kTrain, 3000));
+  const TrainingSplits splits = SplitForTraining(train);
   TrainOptions o = testing::SmallStandardOptions(4);
   o.threads = 1;
-  const auto model =
-      TrainClassifier(splits.train, splits.validation, FitNormalization(splits.train), o);
+  if (validation) *validation = splits.validation;
+  return TrainClassifier(splits.train, splits.validation, FitNormalization(splits.train), o);
+}
+
+TEST(EvaluateRobustness, CellsMeansAndDropOnARealModel) {
+  const auto model = TrainSmallModel();
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   const auto data = testing::LoadFashionMnist(Split::kTest, 200);
   ASSERT_TRUE(data.ok());
@@ -93,6 +100,67 @@ TEST(EvaluateRobustness, CellsMeansAndDropOnARealModel) {
   ASSERT_TRUE(clean_only.ok());
   EXPECT_TRUE(clean_only->cells.empty());
   EXPECT_TRUE(RobustnessToJson(*clean_only)["mean_heldout_accuracy"].is_null());
+}
+
+TEST(CertifyUnderConditions, EachAnticipatedConditionOnTheCertifyingImagesTheLargestWins) {
+  Dataset calib;
+  auto model = TrainSmallModel(&calib);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const std::vector<std::string> two = {"uneven_light", "glare"};
+  const auto uncalibrated = CertifyUnderConditions(**model, calib, two, 3);
+  EXPECT_EQ(uncalibrated.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(uncalibrated.status().message().find("certified threshold"), std::string::npos);
+
+  // A weak model certifies a loose target; the shift certificate comes with the calibration.
+  CalibrateOptions loose{0.2, 0.05, "val", {}};
+  const auto c = CalibrateForProduction(**model, calib, loose, /*shift_images=*/60);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->threshold.certified);
+  ASSERT_TRUE(c->shift.has_value());
+  ASSERT_EQ((*model)->card().calibration->shift->ToJson(), c->shift->ToJson());
+  const auto anticipated = ConditionNames(false);
+  ASSERT_EQ(c->shift->per_condition.size(), anticipated.size());
+  double largest = 0;
+  for (size_t i = 0; i < anticipated.size(); ++i) {
+    const auto& [name, t] = c->shift->per_condition[i];
+    EXPECT_EQ(name, anticipated[i]);
+    EXPECT_EQ(t.n, 60u) << name;  // the first 75 images, less every fifth
+    EXPECT_DOUBLE_EQ(t.alpha, 0.2);
+    if (t.certified) largest = std::max(largest, t.threshold);
+  }
+  if (c->shift->certified) {
+    EXPECT_DOUBLE_EQ(c->shift->threshold, largest);
+  }
+
+  // Recomputed by hand for one condition: the certifying images (not every fifth), the j-th at
+  // severity 1 + j % 5, certified as the calibration's threshold is.
+  const auto direct = CertifyUnderConditions(**model, calib, two, kDefaultConditionSeed);
+  ASSERT_TRUE(direct.ok());
+  std::vector<float> confidence;
+  std::vector<uint8_t> correct;
+  for (int severity = 1; severity <= 5; ++severity) {
+    std::vector<size_t> rows;
+    for (size_t i = 0, j = 0; i < calib.size(); ++i) {
+      if (i % Calibration::kTemperatureEvery == 0) continue;
+      if (int(j++ % 5) + 1 == severity) rows.push_back(i);
+    }
+    const auto shifted =
+        CorruptDataset(calib.Subset(rows), "uneven_light", severity, kDefaultConditionSeed);
+    ASSERT_TRUE(shifted.ok());
+    const auto probs = PredictDataset(**model, *shifted);
+    ASSERT_TRUE(probs.ok());
+    const size_t k = (*model)->num_classes();
+    for (size_t r = 0; r < shifted->size(); ++r) {
+      const float* row = probs->data() + r * k;
+      const size_t top = size_t(std::max_element(row, row + k) - row);
+      confidence.push_back(row[top]);
+      correct.push_back(int(top) == shifted->labels[r]);
+    }
+  }
+  const auto by_hand = CertifyThreshold(confidence, correct, 0.2, 0.05);
+  ASSERT_TRUE(by_hand.ok());
+  EXPECT_TRUE(by_hand->certified);  // so that the comparison covers a threshold
+  EXPECT_EQ(direct->per_condition[0].second.ToJson(), by_hand->ToJson());
 }
 
 }  // namespace

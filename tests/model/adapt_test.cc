@@ -31,6 +31,13 @@ TEST(AdaptBatchNorm, RecoversAccuracyUnderShiftWithoutLabels) {
   const TrainOptions o = testing::SmallStandardOptions(2);
   auto model = TrainClassifier(s.train, s.validation, FitNormalization(s.train), o);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
+  // A calibration with a shift certificate: it was measured on the old weights, so the adapted
+  // model must not keep it (its drifts suspend rather than tighten).
+  Calibration calibration;
+  calibration.threshold.certified = true;
+  calibration.threshold.threshold = 0.9;
+  calibration.shift = CombineShiftThresholds({{"glare", calibration.threshold}}, 1);
+  (*model)->SetCalibration(calibration);
   auto test = testing::LoadFashionMnist(Split::kTest, 1000);
   ASSERT_TRUE(test.ok());
   // Conditions that move the image statistics the BatchNorm layers normalise. (Noise barely
@@ -52,6 +59,8 @@ TEST(AdaptBatchNorm, RecoversAccuracyUnderShiftWithoutLabels) {
     EXPECT_EQ(card.parent_id, (*model)->card().Version());
     EXPECT_EQ(card.training_data["adaptation"]["images"], site.size());
     EXPECT_EQ(card.training_data["adaptation"]["site"], "plant");
+    ASSERT_TRUE(card.calibration.has_value());
+    EXPECT_FALSE(card.calibration->shift.has_value());
     // The same images give the same model.
     EXPECT_EQ((*AdaptBatchNorm(**model, site, a))->card().id, card.id);
   }

@@ -144,7 +144,7 @@ TEST_F(DriftStream, ConditionsAreFoundSoonAfterOnsetWithTheirCause) {
       return m.metric == a.trigger;
     })) << a.trigger;
     EXPECT_FALSE(a.action.empty());
-    EXPECT_TRUE(a.tightened);
+    EXPECT_EQ(a.decisions, "suspended");
     EXPECT_TRUE(monitor.Suspension("plant", "cam-1").has_value());
     EXPECT_FALSE(monitor.Suspension("plant", "cam-2").has_value());
     ASSERT_FALSE(heard.empty());
@@ -211,6 +211,69 @@ TEST_F(DriftStream, AChangeOnlyTheEmbeddingsSeeIsFoundByTheirTest) {
   EXPECT_EQ(alerts[0].trigger, "embedding");
   EXPECT_EQ(alerts[0].reason, "items_changed") << alerts[0].ToJson().dump(1);
   EXPECT_NE(alerts[0].cause.find("features"), std::string::npos) << alerts[0].cause;
+}
+
+TEST_F(DriftStream, ALastingTightenedFaultIsLearnedAndWhatChangesNextSuspends) {
+  // The lamp fails at frame 1200 and stays failed; from frame 3600 the items change as well
+  // (their features turn upside down), which the shift certificate does not cover.
+  DriftOptions options;
+  options.action = DriftAction::kTighten;
+  DriftMonitor monitor(options);
+  const size_t dark = 1200, items = 3600;
+  auto frame = [&](size_t i) {
+    DriftObservation o = Frame(i, "underexposure", 4, dark);
+    o.can_tighten = true;
+    if (i >= items) {
+      Image seen = *ApplyCondition(test_->image(IndexOf(i)), "underexposure", 4, 7 + i);
+      const Image upright = seen;
+      const size_t row = size_t(seen.width * seen.channels);
+      for (int y = 0; y < seen.height; ++y)
+        std::copy_n(upright.pixels.begin() + long(size_t(y) * row), row,
+                    seen.pixels.begin() + long(size_t(seen.height - 1 - y) * row));
+      o.embedding = Embed(seen);
+    }
+    return o;
+  };
+  size_t i = 0;
+  for (; i < dark + 300 && monitor.Alerts().empty(); ++i) monitor.Observe(frame(i));
+  auto alerts = monitor.Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].reason, "too_dark");
+  EXPECT_EQ(alerts[0].decisions, "tightened");
+  EXPECT_EQ(monitor.Suspension("plant", "cam-1"), "too_dark");
+
+  // A reference's worth of frames after the onset, the fault is the stream's normal: the alert
+  // resolves as absorbed, and the decisions stay tightened for it.
+  const int64_t absorb_at = alerts[0].onset_frame + int64_t(options.reference_frames);
+  for (; int64_t(i) <= absorb_at + 1; ++i) monitor.Observe(frame(i));
+  alerts = monitor.Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].state, "resolved");
+  EXPECT_TRUE(alerts[0].absorbed);
+  EXPECT_TRUE(alerts[0].ToJson()["absorbed"].get<bool>());
+  EXPECT_EQ(monitor.Suspension("plant", "cam-1"), "too_dark");
+
+  // Against the dark reference, the changed items are found, named, and suspend.
+  for (; i < items + 600 && monitor.Alerts().size() == 1; ++i) {
+    const auto restriction = monitor.Observe(frame(i));
+    if (monitor.Alerts().size() == 1) {
+      EXPECT_EQ(restriction, "too_dark") << i;
+    }
+  }
+  alerts = monitor.Alerts();
+  ASSERT_EQ(alerts.size(), 2u) << "the changed items were not found within 600 frames";
+  // The new reference counts frames from the one after the absorption.
+  EXPECT_GE(alerts[0].detected_frame + absorb_at + 1, int64_t(items))
+      << "raised before the items changed";
+  EXPECT_EQ(alerts[0].reason, "items_changed") << alerts[0].ToJson().dump(1);
+  EXPECT_EQ(alerts[0].decisions, "suspended");
+  EXPECT_EQ(monitor.Suspension("plant", "cam-1"), "items_changed");
+
+  // A new model for the site: the stream starts again, without restrictions.
+  monitor.Relearn([](const std::string&) { return true; });
+  EXPECT_FALSE(monitor.Suspension("plant", "cam-1").has_value());
+  EXPECT_EQ(monitor.Alerts()[0].state, "resolved");
+  EXPECT_EQ(*monitor.Alerts()[0].resolved_ms, 1'800'000'000'000 + int64_t(i - 1) * 1000);
 }
 
 TEST_F(DriftStream, AuditErrorsThatRiseOpenAnAlertWhenNothingElseMoved) {
@@ -291,7 +354,7 @@ TEST_F(DriftStream, WithoutEmbeddingsTheirTestIsOff) {
 
 TEST_F(DriftStream, StreamsAreSeparateAndSuspensionCanBeTurnedOff) {
   DriftOptions options;
-  options.suspend_on_alert = false;
+  options.action = DriftAction::kNone;
   DriftMonitor monitor(options);
   for (size_t i = 0; i < 1600; ++i) {
     DriftObservation bumped = Frame(i, "displacement", 4, 1100);
@@ -303,10 +366,29 @@ TEST_F(DriftStream, StreamsAreSeparateAndSuspensionCanBeTurnedOff) {
   const auto alerts = monitor.Alerts();
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].camera, "cam-1");
-  EXPECT_FALSE(alerts[0].tightened);
+  EXPECT_EQ(alerts[0].decisions, "unchanged");
   EXPECT_FALSE(monitor.Suspension("plant", "cam-1").has_value());
   EXPECT_TRUE(monitor.Alerts("elsewhere").empty());
   EXPECT_EQ(monitor.Streams().size(), 2u);
+}
+
+TEST(DriftAction, TighteningOnlyForFaultsOfTheImageAndModelsThatCanTighten) {
+  EXPECT_STREQ(DriftRestriction(DriftAction::kTighten, "glare", true), "tightened");
+  EXPECT_STREQ(DriftRestriction(DriftAction::kTighten, "dust", true), "tightened");
+  // The model's outputs changed, not the image: nothing certifies its decisions there.
+  EXPECT_STREQ(DriftRestriction(DriftAction::kTighten, "items_changed", true), "suspended");
+  EXPECT_STREQ(DriftRestriction(DriftAction::kTighten, "unexplained", true), "suspended");
+  EXPECT_STREQ(DriftRestriction(DriftAction::kTighten, "glare", false), "suspended");
+  EXPECT_STREQ(DriftRestriction(DriftAction::kSuspend, "glare", true), "suspended");
+  EXPECT_STREQ(DriftRestriction(DriftAction::kNone, "glare", true), "unchanged");
+  EXPECT_TRUE(IsImageFault("too_dark"));
+  EXPECT_FALSE(IsImageFault("bad_frames"));
+  EXPECT_FALSE(IsImageFault("no-such-reason"));
+  for (auto a : {DriftAction::kNone, DriftAction::kSuspend, DriftAction::kTighten})
+    EXPECT_EQ(*ParseDriftAction(DriftActionName(a)), a);
+  const auto bad = ParseDriftAction("relax");
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("suspend, tighten or none"), std::string::npos);
 }
 
 TEST(DiagnoseDrift, TheFaultThatExplainsMostWins) {

@@ -168,6 +168,66 @@ TEST_F(Drift, ADarkenedCameraIsFoundNamedSuspendedPostedKeptAndResolved) {
   EXPECT_EQ(alerts[0]["state"], "resolved");
 }
 
+TEST_F(Drift, TighteningKeepsAutomaticDecisionsAboveTheThresholdCertifiedUnderConditions) {
+  // The fixture's model, trained without production conditions, cannot be certified under
+  // glare or overexposure, so under `tighten` its drifts would still suspend. A model trained
+  // with them (the default) is: `train` calibrates it with a shift certificate.
+  const std::string robust = Path("robust.seye");
+  const auto trained = RunCommand(Binary() + " train --data fashion-mnist --out " + robust +
+                                  " --epochs 4 --limit 12000 --batch-size 64 --lr 0.1 --widths "
+                                  "8,16,32 --depths 1,1,1 --threads 1 --seed 4 --alpha 0.2");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const auto card = RunCommand(Binary() + " model-card " + robust);
+  ASSERT_EQ(card.exit_code, 0) << card.err;
+  const json calibration = json::parse(card.out)["calibration"];
+  ASSERT_TRUE(calibration.contains("shift")) << calibration;
+  ASSERT_TRUE(calibration["shift"]["certified"].get<bool>()) << calibration["shift"];
+  const double lab = calibration["threshold"]["threshold"].get<double>();
+  const double shifted = calibration["shift"]["threshold"].get<double>();
+  ASSERT_GT(shifted, lab);  // else this test would not tell tightening from nothing
+
+  auto server = std::make_unique<ServerProcess>("--model " + robust + " --store " +
+                                                    Path("store-drift-tighten") +
+                                                    " --drift-reference 300 --drift-action tighten",
+                                                *dir_ / "store-drift-tighten.log");
+  ASSERT_TRUE(server->started()) << server->Log();
+  const auto dark = RunCommand(
+      Binary() + " replay --server http://127.0.0.1:" + std::to_string(server->port()) +
+      " --images fashion-mnist:test --site plant-t --concurrency 1 --json --limit 700 --seed 3 "
+      "--condition underexposure --severity 4 --from 400");
+  ASSERT_EQ(dark.exit_code, 0) << dark.err;
+  auto c = server->Client();
+  const json alerts = json::parse(c.Get("/v1/alerts?site=plant-t")->body);
+  ASSERT_EQ(alerts.size(), 1u) << alerts;
+  EXPECT_EQ(alerts[0]["reason"], "too_dark");
+  EXPECT_EQ(alerts[0]["decisions"], "tightened") << alerts[0];
+  EXPECT_TRUE(alerts[0]["tightened"].get<bool>());
+  EXPECT_EQ(json::parse(c.Get("/v1/drift")->body)["options"]["action"], "tighten");
+
+  // While the alert is open: automatic at or above the shift threshold, and only there.
+  int automatic = 0, tightened = 0;
+  for (const auto& image : images_) {
+    const auto p = json::parse(Post(c, "site=plant-t", ReadText(image))->body);
+    const double confidence = p["confidence"].get<double>();
+    const auto& reasons = p["reasons"];
+    const bool drift = std::find(reasons.begin(), reasons.end(), "drift:too_dark") != reasons.end();
+    if (p["decision"] == "auto") {
+      ++automatic;
+      EXPECT_GE(confidence, shifted) << p;
+    }
+    if (confidence >= shifted) {
+      EXPECT_FALSE(drift) << p;  // if in review, for another reason (the quality gate)
+    } else if (confidence >= lab) {
+      // Automatic before the drift; tightened away now.
+      EXPECT_EQ(p["decision"], "review") << p;
+      EXPECT_TRUE(drift) << p;
+      ++tightened;
+    }
+  }
+  EXPECT_GT(automatic, 0);
+  EXPECT_GT(tightened, 0);
+}
+
 TEST_F(Drift, AuditAnswersThatSayTheModelIsWrongOpenAnAlert) {
   // Half of the automatic decisions go to the audit. The oracle reviewer first answers truly,
   // which gives the stream its audit reference; then 60% of its answers disagree with the

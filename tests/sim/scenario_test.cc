@@ -29,6 +29,10 @@ TEST(Scenario, ParsesSitesAndEventsAndKeepsDefaults) {
   EXPECT_EQ(s->sites[1].events[0].severity_start, 1);
   EXPECT_EQ(s->sites[1].events[0].severity_end, 4);
   EXPECT_FALSE(s->redesign.has_value());
+  EXPECT_EQ(s->loop.drift_action, DriftAction::kSuspend);
+  const auto tighten = ParseScenario(std::string(kMinimal) + "loop: {drift_action: tighten}\n");
+  ASSERT_TRUE(tighten.ok()) << tighten.status().ToString();
+  EXPECT_EQ(tighten->loop.drift_action, DriftAction::kTighten);
 }
 
 TEST(Scenario, NightWindowWrapsMidnightAndStartsOnItsDay) {
@@ -58,6 +62,8 @@ TEST(Scenario, BadScenariosNameTheirFault) {
       {"sites:\n  - name: 'a b/c'\n", "name"},
       {"redesign: {day: 20}\nsites:\n  - name: A\n", "redesign.class is required"},
       {"sites: [\n", "not valid YAML"},
+      {"loop: {drift_action: relax}\nsites:\n  - name: A\n",
+       "loop.drift_action: unknown drift action 'relax'"},
   };
   for (const auto& [text, fault] : cases) {
     const auto s = ParseScenario(text);

@@ -17,7 +17,7 @@ function renderAlerts(alerts) {
     `<td>${text(a.site)} / ${text(a.camera)}</td><td>${text(a.onset)}</td>` +
     `<td>${a.resolved ? text(a.resolved) : ''}</td><td>${text(a.cause)}</td>` +
     `<td>${text(a.action)}</td><td>${pct(a.accuracy_impact)}</td>` +
-    `<td>${a.tightened ? 'suspended' : 'no'}</td></tr>`);
+    `<td>${a.decisions ?? (a.tightened ? 'suspended' : 'unchanged')}</td></tr>`);
   document.getElementById('alerts').innerHTML =
     '<tr><th>state</th><th>site / camera</th><th>onset</th><th>resolved</th><th>cause</th>' +
     '<th>action</th><th>accuracy impact</th><th>automatic decisions</th></tr>' +

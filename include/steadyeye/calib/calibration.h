@@ -85,6 +85,27 @@ double ExpectedCalibrationError(std::span<const float> probs, std::span<const in
 inline constexpr double kDefaultAlpha = 0.01;
 inline constexpr double kDefaultDelta = 0.05;
 
+// The threshold that keeps automatic decisions certified under production conditions the
+// model was built for: a drift monitor that names an image fault (a dusty lens, glare, blur)
+// can tighten automatic decisions to it instead of suspending them. Each condition's threshold
+// is certified (CertifyThreshold, at the calibration's alpha and delta) on the certifying
+// calibration images with the condition applied, severities 1..5 in equal shares; `threshold`
+// is the largest of them, so it holds under each condition on its own. Certified only when
+// every condition's threshold was. No guarantee for conditions outside `per_condition`.
+struct ShiftCertificate {
+  bool certified = false;
+  double threshold = 1.0;
+  std::string worst_condition;  // the condition that set `threshold`
+  std::vector<std::pair<std::string, CertifiedThreshold>> per_condition;
+  uint64_t seed = 0;  // of the simulated conditions
+
+  nlohmann::json ToJson() const;
+  static StatusOr<ShiftCertificate> FromJson(const nlohmann::json& j);
+};
+// The largest of `per_condition`'s thresholds, certified only if every one is.
+ShiftCertificate CombineShiftThresholds(
+    std::vector<std::pair<std::string, CertifiedThreshold>> per_condition, uint64_t seed);
+
 // A model's calibration: its temperature and its certified threshold, with the evidence.
 //
 // The certificate requires the confidence function to be fixed before the images that certify
@@ -105,6 +126,8 @@ struct Calibration {
   // which the share of the certifying images equals their accuracy. On unlabelled images, the
   // share above it estimates the model's accuracy. Absent in cards calibrated before it existed.
   std::optional<double> atc_threshold;
+  // Absent when calibrated without production conditions (or before they were certified).
+  std::optional<ShiftCertificate> shift;
   std::string data;        // where the labelled images came from, e.g. "fashion-mnist:calib"
   std::string created_at;  // ISO 8601 UTC
 
@@ -112,6 +135,13 @@ struct Calibration {
   bool DecidesAutomatically(float confidence) const {
     return threshold.certified && double(confidence) >= threshold.threshold;
   }
+  // Automatic decision while a drift of the image is open: also at or above the shift
+  // certificate's threshold; nothing without a certified one.
+  bool DecidesAutomaticallyUnderShift(float confidence) const {
+    return DecidesAutomatically(confidence) && shift && shift->certified &&
+           double(confidence) >= shift->threshold;
+  }
+  bool CanTighten() const { return threshold.certified && shift && shift->certified; }
   nlohmann::json ToJson() const;
   static StatusOr<Calibration> FromJson(const nlohmann::json& j);
 };

@@ -16,6 +16,7 @@
 #include "steadyeye/core/status.h"
 #include "steadyeye/data/dataset.h"
 #include "steadyeye/eval/metrics.h"
+#include "steadyeye/model/calibrate.h"
 #include "steadyeye/model/classifier.h"
 
 namespace steadyeye {
@@ -54,6 +55,25 @@ struct RobustnessResult {
 StatusOr<RobustnessResult> EvaluateRobustness(
     const Classifier& model, const Dataset& data, std::span<const std::string> conditions,
     uint64_t seed, const std::function<void(size_t, size_t)>& on_progress = {});
+
+// The shift certificate of calib/calibration.h for a calibrated `model`: its certifying
+// calibration images (those the temperature was not fitted on: every image whose index is not a
+// multiple of Calibration::kTemperatureEvery), already conformed to its input, under each of
+// `conditions`, the j-th of them at severity 1 + j % 5. Certified at the model's own alpha and
+// delta. FailedPrecondition for a model without a certified threshold.
+StatusOr<ShiftCertificate> CertifyUnderConditions(
+    const Classifier& model, const Dataset& calibration_data,
+    std::span<const std::string> conditions, uint64_t seed,
+    const std::function<void(size_t, size_t)>& on_progress = {});
+
+// CalibrateClassifier (model/calibrate.h), then, when it certified a threshold, the shift
+// certificate under the anticipated conditions (seed kDefaultConditionSeed) on at most
+// `shift_images` of the certifying images (0 = all), stored in the model's calibration. The
+// calibration every command that calibrates a model uses.
+StatusOr<Calibration> CalibrateForProduction(Classifier& model, const Dataset& data,
+                                             const CalibrateOptions& options,
+                                             size_t shift_images = 0,
+                                             std::vector<float>* logits = nullptr);
 
 // {"conditions": [{condition, held_out, severity, accuracy, ece, nll, n}, ...],
 //  "mean_anticipated_accuracy", "mean_heldout_accuracy" (null when not evaluated),

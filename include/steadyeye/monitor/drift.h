@@ -23,7 +23,13 @@
 //
 // Alerts: one alert per stream at a time. It opens at the first alarm, with its onset estimated
 // as the frame where the alarming CUSUM last left zero; later alarms keep it open and refresh
-// what moved; it resolves after `resolve_frames` frames without an alarm.
+// what moved; it resolves after `resolve_frames` frames without an alarm. An alert that has
+// tightened the stream's decisions (DriftAction::kTighten) for `reference_frames` frames after
+// its onset is absorbed instead: it resolves, the stream learns a new reference from its next
+// frame (the fault is its normal now), and its decisions stay tightened for that fault until
+// Relearn(). What changes next is then found against the new reference; a change the shift
+// certificate does not cover (items_changed, unexplained) suspends. Streams are kept in memory
+// only: after a restart every stream learns its reference again, without its restrictions.
 //
 // Thread-safety: Observe(), Suspension() and the read methods may be called from any thread.
 // The sink is called with the monitor's lock released, in the order alerts change.
@@ -38,6 +44,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "steadyeye/core/status.h"
@@ -60,7 +67,31 @@ struct DriftObservation {
   // The ATC threshold of the model that judged the frame (calib/calibration.h); unset: the
   // monitor's options'.
   std::optional<double> atc_threshold;
+  // The model that judged the frame has a certified threshold under production conditions
+  // (calib/calibration.h ShiftCertificate), so a drift of the image can tighten its automatic
+  // decisions rather than suspend them.
+  bool can_tighten = false;
 };
+
+// What an open alert does to a stream's automatic decisions.
+enum class DriftAction {
+  kNone,     // nothing: it only alerts
+  kSuspend,  // every decision goes to review
+  // Where the alert names a fault of the image (IsImageFault) and the model has a shift
+  // certificate, automatic decisions continue at or above its threshold; otherwise, suspended.
+  kTighten,
+};
+// "suspend", "tighten", "none"; InvalidArgument naming the choices otherwise.
+StatusOr<DriftAction> ParseDriftAction(std::string_view name);
+const char* DriftActionName(DriftAction action);
+
+// Whether a diagnosis reason (DriftDiagnosis::reason) names a fault of the image (glare, dust,
+// blur, ...) rather than a change told by the model's outputs (items_changed, unexplained, ...).
+bool IsImageFault(std::string_view reason);
+
+// What an open alert with `reason` does under `action`: "suspended", "tightened" or
+// "unchanged"; `can_tighten` as in DriftObservation.
+const char* DriftRestriction(DriftAction action, std::string_view reason, bool can_tighten);
 
 struct DriftOptions {
   size_t num_classes = 10;
@@ -70,8 +101,8 @@ struct DriftOptions {
   double frames_per_false_alarm = 1e6;  // per stream, all quantities together
   double k = 0.5;  // CUSUM allowance, in long-run standard deviations (plus the reference's error)
   size_t resolve_frames = 1000;  // frames without an alarm that resolve an alert
-  // While a stream's alert is open, its automatic decisions are suspended (sent to review).
-  bool suspend_on_alert = true;
+  // What a stream's open alert does to its automatic decisions.
+  DriftAction action = DriftAction::kSuspend;
   int64_t first_alert_id = 1;  // so that ids continue those already stored
   // Every this many frames a stream adds a point to its history (see History()).
   size_t history_every = 100;
@@ -127,7 +158,12 @@ struct DriftAlert {
   // estimate of the change in accuracy (calibrated confidence tracks accuracy in distribution
   // and overstates it under shift, so this is a bound on the loss, not its size).
   double accuracy_impact = 0;
-  bool tightened = false;  // automatic decisions of the stream were suspended
+  // DriftRestriction() of the alert's reason when it last changed: "suspended", "tightened"
+  // (automatic only at or above the model's shift threshold) or "unchanged".
+  std::string decisions = "unchanged";
+  // Resolved because the stream learned a lasting, tightened fault as its normal (a new
+  // reference from its next frame): its decisions stay tightened for it until Relearn().
+  bool absorbed = false;
   nlohmann::json ToJson() const;
 };
 
@@ -160,8 +196,9 @@ class DriftMonitor {
   // moved.
   void ObserveAudit(const std::string& site, const std::string& camera, int64_t time_ms,
                     bool correct);
-  // While the stream has an open alert and suspend_on_alert is set: the alert's reason (its
-  // automatic decisions are to go to review); nullopt otherwise.
+  // While the stream has an open alert and the action is not kNone: the alert's reason (the
+  // caller restricts the stream's automatic decisions as DriftRestriction says); nullopt
+  // otherwise.
   std::optional<std::string> Suspension(const std::string& site, const std::string& camera) const;
 
   // Starts the reference of every stream whose site `which` selects again, from its next frame
@@ -185,6 +222,11 @@ class DriftMonitor {
   struct Stream;
   using Events = std::vector<std::pair<DriftEvent, DriftAlert>>;
   Stream& StreamFor(const std::string& site, const std::string& camera);
+  // Replaces the stream with a fresh one (learning its reference again), keeping its history.
+  Stream& Restart(const std::pair<std::string, std::string>& key);
+  // The reason the stream's decisions are restricted for: its open alert's, else an absorbed
+  // alert's; nullopt when neither.
+  std::optional<std::string> RestrictionOf(const Stream& s) const;
   void FitReference(Stream& s);
   void Notify(const Events& events) const;
   // The embedding test of `window` against a fresh sample of the stream's reference

@@ -67,6 +67,8 @@ struct SiteRetrainOptions {
   TrainOptions training;     // epochs, learning rate, threads, ...; widths/depths are the model's
   double alpha = kDefaultAlpha;
   double delta = kDefaultDelta;
+  // Certifying calibration images per condition for the shift certificate (0 = all).
+  size_t shift_certificate_images = 2000;
   std::string by = "retrain";
 };
 // The serving model fine-tuned on the site's reviewed captures outside the gate's holdout,

@@ -166,6 +166,10 @@ class Predictor {
   Status Prepare(const PredictRequest& request, Job& job);
   // Wait for the logits, decide, queue the capture when it is kept.
   Status Decide(const PredictRequest& request, Job& job);
+  // Whether a frame of `model` at `confidence` may still be decided automatically while its
+  // stream has an open alert with `reason` (the monitor's action and DriftRestriction).
+  bool DecidesUnderDrift(const std::string& reason, const Classifier& model,
+                         double confidence) const;
   // Wait for the capture's commit; count.
   Status Complete(const PredictRequest& request, Job& job);
   // The baseline for a site: its own, else its model's training baseline, else none.

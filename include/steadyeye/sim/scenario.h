@@ -12,6 +12,7 @@
 
 #include "steadyeye/core/status.h"
 #include "steadyeye/image/image.h"
+#include "steadyeye/monitor/drift.h"
 
 namespace steadyeye {
 
@@ -62,6 +63,8 @@ struct LoopSpec {
   size_t min_shadow_images = 40;
   size_t lab_replay = 3000;  // lab images replayed when retraining
   int epochs = 2;            // of each fine-tuning
+  // What a site's open drift alert does to its automatic decisions (monitor/drift.h).
+  DriftAction drift_action = DriftAction::kSuspend;
 };
 
 struct Scenario {
