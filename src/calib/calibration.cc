@@ -163,7 +163,8 @@ namespace {
 
 size_t ArgMax(const float* row, size_t k) { return size_t(std::max_element(row, row + k) - row); }
 
-// Top-1 confidence and correctness of each row of `probs`.
+}  // namespace
+
 void ConfidenceAndCorrectness(std::span<const float> probs, std::span<const int> labels, size_t k,
                               std::vector<float>& confidence, std::vector<uint8_t>& correct) {
   confidence.resize(labels.size());
@@ -175,6 +176,8 @@ void ConfidenceAndCorrectness(std::span<const float> probs, std::span<const int>
     correct[i] = top == size_t(labels[i]) ? 1 : 0;
   }
 }
+
+namespace {
 
 // The rows `rows` of a labels.size() x k matrix and their labels.
 void TakeRows(std::span<const float> logits, std::span<const int> labels, size_t k,

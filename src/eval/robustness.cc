@@ -96,26 +96,25 @@ StatusOr<ShiftCertificate> CertifyUnderConditions(
     by_severity[certifying++ % kMaxSeverity].push_back(i);
   }
   if (certifying == 0) return InvalidArgumentError("no calibration images to certify on");
-  const size_t k = model.num_classes(), total = certifying * conditions.size();
+  const size_t total = certifying * conditions.size();
   size_t done = 0;
   std::vector<std::pair<std::string, CertifiedThreshold>> per_condition;
   for (const auto& name : conditions) {
-    std::vector<float> confidence;
-    std::vector<uint8_t> correct;
+    std::vector<float> probs;
+    std::vector<int> labels;
     for (int severity = kMinSeverity; severity <= kMaxSeverity; ++severity) {
       const Dataset part = calibration_data.Subset(by_severity[severity - 1]);
       if (part.size() == 0) continue;
       SEYE_ASSIGN_OR_RETURN(const Dataset shifted, CorruptDataset(part, name, severity, seed));
-      SEYE_ASSIGN_OR_RETURN(const auto probs, PredictDataset(model, shifted));
-      for (size_t r = 0; r < shifted.size(); ++r) {
-        const float* row = probs.data() + r * k;
-        const size_t top = size_t(std::max_element(row, row + k) - row);
-        confidence.push_back(row[top]);
-        correct.push_back(int(top) == shifted.labels[r] ? 1 : 0);
-      }
+      SEYE_ASSIGN_OR_RETURN(const auto part_probs, PredictDataset(model, shifted));
+      probs.insert(probs.end(), part_probs.begin(), part_probs.end());
+      labels.insert(labels.end(), shifted.labels.begin(), shifted.labels.end());
       done += part.size();
       if (on_progress) on_progress(done, total);
     }
+    std::vector<float> confidence;
+    std::vector<uint8_t> correct;
+    ConfidenceAndCorrectness(probs, labels, model.num_classes(), confidence, correct);
     SEYE_ASSIGN_OR_RETURN(CertifiedThreshold t,
                           CertifyThreshold(confidence, correct, calibration->threshold.alpha,
                                            calibration->threshold.delta));

@@ -50,6 +50,11 @@ std::vector<float> TemperedSoftmax(std::span<const float> logits, size_t k, doub
 // `n` trials: the p at which P(X <= errors | n, p) = delta. 1 when n == 0.
 double ClopperPearsonUpper(size_t errors, size_t n, double delta);
 
+// Per row of `probs` (labels.size() x k, row-major): the top-1 probability and whether the top-1
+// class is the label. Both outputs are resized to labels.size().
+void ConfidenceAndCorrectness(std::span<const float> probs, std::span<const int> labels, size_t k,
+                              std::vector<float>& confidence, std::vector<uint8_t>& correct);
+
 struct CertifiedThreshold {
   double alpha = 0;        // target error rate among automatic decisions
   double delta = 0;        // allowed probability that the certificate is wrong
