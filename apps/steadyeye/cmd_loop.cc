@@ -5,10 +5,15 @@
 // --min-shadow of them, a later round runs the promotion gate, and the server serves what
 // passes without a restart.
 //
+// After promoting a challenger made for a drift alert, it re-takes the site's quality baseline
+// from the site's images since the alert's onset (RetakeBaseline), as the demo's loop does.
+//
 // A separate process rather than a thread of the server: training's compute threads (--threads)
 // are then bounded by the operating system's scheduler alone and never share LibTorch's global
 // thread pool with serving.
+#include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -16,6 +21,8 @@
 
 #include "common.h"
 #include "steadyeye/core/time.h"
+#include "steadyeye/quality/quality.h"
+#include "steadyeye/registry/site_data.h"
 #include "steadyeye/registry/site_loop.h"
 #include "steadyeye/store/store.h"
 
@@ -116,6 +123,58 @@ void PrintJudged(const std::string& site, const std::string& why, const SiteGate
                         .c_str());
 }
 
+// The alert a challenger was made for, from the `by` the loop registered it with.
+std::optional<int64_t> AlertOf(const std::string& registered_by) {
+  const std::string prefix = "loop:drift-alert:";
+  if (registered_by.rfind(prefix, 0) != 0) return std::nullopt;
+  int64_t id = 0;
+  const char* digits = registered_by.data() + prefix.size();
+  const auto [end, error] =
+      std::from_chars(digits, registered_by.data() + registered_by.size(), id);
+  if (error != std::errc() || end == digits) return std::nullopt;
+  return id;
+}
+
+StatusOr<int64_t> AlertOnsetMs(const Store& store, const std::string& site, int64_t id) {
+  AlertQuery query;
+  query.site = site;
+  query.limit = 100000;
+  SEYE_ASSIGN_OR_RETURN(const auto alerts, store.ListAlerts(query));
+  for (const auto& alert : alerts)
+    if (alert.value("id", int64_t(0)) == id) return ParseTimestamp(alert.value("onset", ""));
+  return NotFoundError("alert " + std::to_string(id) + " of site " + site + " is not stored");
+}
+
+// A model just promoted for a drift alert was shown to do well on the site's images since the
+// alert's onset: those conditions are the site's normal now, and its quality gate should judge
+// frames against them (what an operator does by re-taking a baseline after re-mounting a camera).
+// Written where the server keeps its site baselines; a server that follows the registry reloads
+// it at its next poll. Failures are printed: the site keeps its baseline.
+void RetakeBaseline(const LoopArgs& a, const Store& store, const std::string& site,
+                    const std::string& registered_by) {
+  const auto alert = AlertOf(registered_by);
+  if (!alert) return;
+  auto retaken = [&]() -> StatusOr<QualityBaseline> {
+    SiteDataQuery query;
+    query.site = site;
+    SEYE_ASSIGN_OR_RETURN(query.since_ms, AlertOnsetMs(store, site, *alert));
+    SEYE_ASSIGN_OR_RETURN(QualityBaseline baseline,
+                          SiteQualityBaseline(store, query, a.retrain.training.seed));
+    const auto dir = std::filesystem::path(a.store) / "baselines";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    SEYE_RETURN_IF_ERROR(SaveBaseline(baseline, dir / (site + ".json")));
+    return baseline;
+  }();
+  if (retaken.ok()) {
+    std::printf("%s: quality baseline re-taken from %zu images since alert %lld's onset\n",
+                site.c_str(), retaken->n, static_cast<long long>(*alert));
+  } else {
+    std::printf("%s: quality baseline kept: %s\n", site.c_str(),
+                retaken.status().ToString().c_str());
+  }
+}
+
 // Makes the site's challenger (retraining when it has the reviewed images for it, else
 // adaptation); gates it at once when no shadow scoring is asked for. Errors are printed and
 // leave the site for the next round.
@@ -145,6 +204,7 @@ void ActOnSite(LoopArgs& a, Store& store, const std::string& site, const std::st
     return;
   }
   PrintJudged(site, why, *judged);
+  if (judged->record.promoted) RetakeBaseline(a, store, site, by);
 }
 
 // Gates the site's challenger once it has been scored on enough live images in the shadow.
@@ -170,6 +230,9 @@ void JudgeWhenScored(LoopArgs& a, Store& store, const std::string& site,
     return;
   }
   PrintJudged(site, "shadow", *judged);
+  if (!judged->record.promoted) return;
+  auto record = store.GetModel(challenger);
+  if (record.ok()) RetakeBaseline(a, store, site, record->registered_by);
 }
 
 int RunLoop(LoopArgs& a) {

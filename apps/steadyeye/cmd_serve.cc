@@ -159,12 +159,13 @@ int RunServe(const ServeArgs& args) {
   }
 
   // Without --model the server follows the registry: promotions, site assignments and
-  // rollbacks reach it within a poll.
+  // rollbacks reach it within a poll, and so do the site baselines the loop re-takes.
   std::unique_ptr<RegistryFollower> follower;
   if (args.model.empty()) {
     follower = std::make_unique<RegistryFollower>(
         **store, **predictor,
         [](const std::string& line) { std::fprintf(stderr, "steadyeye: %s\n", line.c_str()); });
+    follower->FollowBaselines(http.baselines_dir);
     if (auto synced = follower->SyncOnce(); !synced.ok()) return Fail(synced.status());
     follower->Start(std::chrono::milliseconds(int64_t(args.registry_poll_s * 1000)));
   }

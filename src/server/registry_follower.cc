@@ -4,6 +4,8 @@
 
 #include <iterator>
 
+#include "steadyeye/core/file.h"
+
 namespace steadyeye {
 
 RegistryFollower::RegistryFollower(ModelRegistry& registry, Predictor& predictor,
@@ -31,6 +33,36 @@ void RegistryFollower::Start(std::chrono::milliseconds every) {
       lock.lock();
     }
   });
+}
+
+void RegistryFollower::FollowBaselines(std::filesystem::path dir) {
+  std::lock_guard lock(mu_);
+  baselines_dir_ = std::move(dir);
+  ReadBaselines(/*apply=*/false);
+}
+
+void RegistryFollower::ReadBaselines(bool apply) {
+  if (baselines_dir_.empty()) return;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(baselines_dir_, ec)) {
+    if (entry.path().extension() != ".json") continue;
+    const std::string site = entry.path().stem().string();
+    auto bytes = ReadFileBytes(entry.path());
+    if (!bytes.ok()) continue;  // removed or replaced between listing and reading: next poll
+    std::string text(bytes->begin(), bytes->end());
+    std::string& seen = baseline_text_[site];
+    if (text == seen) continue;
+    seen = std::move(text);
+    if (!apply) continue;
+    auto baseline = LoadBaseline(entry.path());
+    const size_t n = baseline.ok() ? baseline->n : 0;
+    const Status set =
+        baseline.ok() ? predictor_.SetSiteBaseline(site, std::move(*baseline)) : baseline.status();
+    if (!log_) continue;
+    log_(set.ok() ? "site " + site + ": quality baseline reloaded from " + entry.path().string() +
+                        " (" + std::to_string(n) + " reference images)"
+                  : "site " + site + ": quality baseline not reloaded: " + set.ToString());
+  }
 }
 
 StatusOr<std::shared_ptr<const Classifier>> RegistryFollower::Load(const std::string& version) {
@@ -86,6 +118,7 @@ StatusOr<bool> RegistryFollower::SyncOnce() {
     return (served != wanted.end() ? served->second : champion->second) == entry.second;
   });
   SEYE_RETURN_IF_ERROR(DropJudged(shadows));
+  ReadBaselines(/*apply=*/true);
   if (wanted == predictor_.ModelVersions() && shadows == predictor_.ShadowVersions()) return false;
   ModelAssignment assignment;
   SEYE_ASSIGN_OR_RETURN(assignment.default_model, Load(champion->second));
