@@ -232,7 +232,12 @@ void JudgeWhenScored(LoopArgs& a, Store& store, const std::string& site,
   PrintJudged(site, "shadow", *judged);
   if (!judged->record.promoted) return;
   auto record = store.GetModel(challenger);
-  if (record.ok()) RetakeBaseline(a, store, site, record->registered_by);
+  if (!record.ok()) {
+    std::printf("%s: quality baseline kept: %s\n", site.c_str(),
+                record.status().ToString().c_str());
+    return;
+  }
+  RetakeBaseline(a, store, site, record->registered_by);
 }
 
 int RunLoop(LoopArgs& a) {

@@ -43,8 +43,12 @@ void RegistryFollower::FollowBaselines(std::filesystem::path dir) {
 
 void RegistryFollower::ReadBaselines(bool apply) {
   if (baselines_dir_.empty()) return;
+  // The non-throwing iteration: this runs on the follower's thread for as long as the server
+  // does, and a folder removed or unreadable under it must not end the process.
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(baselines_dir_, ec)) {
+  for (std::filesystem::directory_iterator it(baselines_dir_, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const auto& entry = *it;
     if (entry.path().extension() != ".json") continue;
     const std::string site = entry.path().stem().string();
     auto bytes = ReadFileBytes(entry.path());
