@@ -244,12 +244,15 @@ Status SaveBaseline(const QualityBaseline& baseline, const std::filesystem::path
 
 StatusOr<QualityBaseline> LoadBaseline(const std::filesystem::path& path) {
   SEYE_ASSIGN_OR_RETURN(const auto bytes, ReadFileBytes(path));
+  return ParseBaseline(bytes, path.string());
+}
+
+StatusOr<QualityBaseline> ParseBaseline(std::span<const uint8_t> bytes, const std::string& origin) {
   const auto json =
       nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return InvalidArgumentError(path.string() + " is not valid JSON");
+  if (json.is_discarded()) return InvalidArgumentError(origin + " is not valid JSON");
   auto baseline = QualityBaseline::FromJson(json);
-  if (!baseline.ok())
-    return InvalidArgumentError(path.string() + ": " + baseline.status().message());
+  if (!baseline.ok()) return InvalidArgumentError(origin + ": " + baseline.status().message());
   return baseline;
 }
 

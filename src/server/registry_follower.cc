@@ -58,7 +58,8 @@ void RegistryFollower::ReadBaselines(bool apply) {
     if (text == seen) continue;
     seen = std::move(text);
     if (!apply) continue;
-    auto baseline = LoadBaseline(entry.path());
+    // Parsed from the bytes compared above, so the baseline set is the content recorded.
+    auto baseline = ParseBaseline(*bytes, entry.path().string());
     const size_t n = baseline.ok() ? baseline->n : 0;
     const Status set =
         baseline.ok() ? predictor_.SetSiteBaseline(site, std::move(*baseline)) : baseline.status();

@@ -91,6 +91,8 @@ StatusOr<QualityBaseline> BuildBaseline(std::span<const Image> images,
 
 Status SaveBaseline(const QualityBaseline& baseline, const std::filesystem::path& path);
 StatusOr<QualityBaseline> LoadBaseline(const std::filesystem::path& path);
+// A baseline from the bytes of a file already read; `origin` names it in errors.
+StatusOr<QualityBaseline> ParseBaseline(std::span<const uint8_t> bytes, const std::string& origin);
 
 struct QualityFlag {
   QualityMetric metric;
