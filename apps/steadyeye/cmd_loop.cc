@@ -7,6 +7,9 @@
 //
 // After promoting a challenger made for a drift alert, it re-takes the site's quality baseline
 // from the site's images since the alert's onset (RetakeBaseline), as the demo's loop does.
+// After a promotion, and every round while a site has an open drift alert, it tries to certify
+// the serving model's threshold on the site's own reviewed images since the change
+// (RecalibrateOnSite); a certified one is served, without a restart.
 //
 // A separate process rather than a thread of the server: training's compute threads (--threads)
 // are then bounded by the operating system's scheduler alone and never share LibTorch's global
@@ -50,6 +53,7 @@ struct SiteState {
   size_t new_reviewed = 0;
   std::optional<int64_t> new_alert;  // an alert opened since
   std::string unjudged_challenger;   // challenger:<site> when no gate decision names it yet
+  std::optional<int64_t> open_alert_onset_ms;  // of the site's newest open alert
 };
 
 StatusOr<std::map<std::string, SiteState>> ReadSites(const Store& store) {
@@ -94,6 +98,8 @@ StatusOr<std::map<std::string, SiteState>> ReadSites(const Store& store) {
   for (const auto& alert : alerts) {
     const std::string site = alert.value("site", "");
     SiteState& s = state_of(site);
+    const auto onset = ParseTimestamp(alert.value("onset", ""));
+    if (onset.ok() && !s.open_alert_onset_ms) s.open_alert_onset_ms = *onset;  // newest first
     // Detected rather than onset: a challenger made between the two still predates the alert.
     const auto detected = ParseTimestamp(alert.value("detected", ""));
     if (detected.ok() && *detected > s.last_challenger_ms && !s.new_alert)
@@ -175,6 +181,45 @@ void RetakeBaseline(const LoopArgs& a, const Store& store, const std::string& si
   }
 }
 
+// Certifies the serving model's threshold on the site's reviewed images since `since_ms`
+// (`since` says what happened then) and serves it when one is certified. Prints what it did.
+void CertifyAtSite(Store& store, const std::string& site, int64_t since_ms,
+                   const std::string& since) {
+  SiteRecalibrateOptions options;
+  options.site = site;
+  options.since_ms = since_ms;
+  options.by = "loop:site-certificate";
+  auto made = RecalibrateOnSite(store, options);
+  if (!made.ok()) {
+    std::printf("%s: no site certificate yet: %s\n", site.c_str(),
+                made.status().ToString().c_str());
+  } else if (!made->record) {
+    std::printf(
+        "%s: no site certificate yet: no threshold certified on %zu reviewed images since %s\n",
+        site.c_str(), made->images, since.c_str());
+  } else {
+    std::printf(
+        "%s: site certificate: threshold %.3f certified on %zu reviewed images since %s; "
+        "model %s serves the site\n",
+        site.c_str(), made->calibration.threshold.threshold, made->images, since.c_str(),
+        made->record->id.c_str());
+  }
+}
+
+// After a promotion: the site's images since the change the challenger was made for.
+void CertifyAfterPromotion(Store& store, const std::string& site,
+                           const std::string& registered_by) {
+  const auto alert = AlertOf(registered_by);
+  if (!alert) return CertifyAtSite(store, site, 0, "the start");
+  const auto onset = AlertOnsetMs(store, site, *alert);
+  if (!onset.ok()) {
+    std::printf("%s: no site certificate yet: %s\n", site.c_str(),
+                onset.status().ToString().c_str());
+    return;
+  }
+  CertifyAtSite(store, site, *onset, "alert " + std::to_string(*alert) + "'s onset");
+}
+
 // Makes the site's challenger (retraining when it has the reviewed images for it, else
 // adaptation); gates it at once when no shadow scoring is asked for. Errors are printed and
 // leave the site for the next round.
@@ -204,7 +249,9 @@ void ActOnSite(LoopArgs& a, Store& store, const std::string& site, const std::st
     return;
   }
   PrintJudged(site, why, *judged);
-  if (judged->record.promoted) RetakeBaseline(a, store, site, by);
+  if (!judged->record.promoted) return;
+  RetakeBaseline(a, store, site, by);
+  CertifyAfterPromotion(store, site, by);
 }
 
 // Gates the site's challenger once it has been scored on enough live images in the shadow.
@@ -238,6 +285,7 @@ void JudgeWhenScored(LoopArgs& a, Store& store, const std::string& site,
     return;
   }
   RetakeBaseline(a, store, site, record->registered_by);
+  CertifyAfterPromotion(store, site, record->registered_by);
 }
 
 int RunLoop(LoopArgs& a) {
@@ -263,6 +311,10 @@ int RunLoop(LoopArgs& a) {
       } else if (!state.unjudged_challenger.empty() && a.gate.min_shadow_images > 0) {
         ++acted;
         JudgeWhenScored(a, store, site, state.unjudged_challenger);
+      } else if (state.open_alert_onset_ms) {
+        // Suspended (or tightened) for a drift: can the site's own images certify the serving
+        // model's decisions on the new conditions? (Not a trigger: nothing is trained.)
+        CertifyAtSite(store, site, *state.open_alert_onset_ms, "its open alert's onset");
       }
     }
     if (acted == 0) std::printf("no trigger at any of %zu sites\n", sites->size());

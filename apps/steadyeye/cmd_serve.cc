@@ -40,6 +40,7 @@ struct ServeArgs {
   double audit_rate = 0.02;
   double shadow_share = 1.0;
   double double_review_share = StoreOptions{}.double_review_share;
+  double second_opinion_confidence = StoreOptions{}.second_opinion_confidence;
   uint64_t seed = 1;
   std::string baselines;
   size_t max_body_mb = 32;
@@ -108,6 +109,7 @@ int RunServe(const ServeArgs& args) {
   ConfigureCompute(args.threads);
   StoreOptions store_options;
   store_options.double_review_share = args.double_review_share;
+  store_options.second_opinion_confidence = args.second_opinion_confidence;
   store_options.seed = args.seed;
   auto store = OpenSqliteStore(args.store, store_options);
   if (!store.ok()) return Fail(store.status());
@@ -270,6 +272,11 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                   "Share of review tasks given to two reviewers, to measure their agreement")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--second-opinion-confidence", args->second_opinion_confidence,
+                  "An answer against a model at least this confident asks a second reviewer "
+                  "(blind), and a third when they differ; above 1: never")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 2.0));
   cmd->add_option("--seed", args->seed,
                   "Seed of the audit sampling and of the choice of double-reviewed tasks")
       ->capture_default_str();

@@ -99,21 +99,30 @@ StatusOr<std::unique_ptr<Classifier>> LoadSiteModel(const ModelRegistry& registr
   return LoadRegisteredModel(registry, *id);
 }
 
-StatusOr<ModelRecord> RegisterSiteChallenger(Store& store, const std::string& site,
-                                             const Classifier& model, const std::string& by,
-                                             const std::string& reason) {
+namespace {
+
+StatusOr<ModelRecord> RegisterInMemoryModel(Store& store, const Classifier& model,
+                                            const std::string& by, const std::string& reason) {
   // The registry copies a bundle from a file; this one exists only for that copy.
   static std::atomic<uint64_t> counter{0};
   const auto bundle = std::filesystem::temp_directory_path() /
-                      fmt::format("steadyeye-challenger-{}-{}.seye", ::getpid(), counter++);
+                      fmt::format("steadyeye-model-{}-{}.seye", ::getpid(), counter++);
   SEYE_RETURN_IF_ERROR(model.Save(bundle));
   auto record = store.RegisterModel(bundle, model.card().Version(), model.card().ToJson(), by,
                                     reason, UnixMillisNow());
   std::error_code ignored;
   std::filesystem::remove(bundle, ignored);
-  if (!record.ok()) return record.status();
+  return record;
+}
+
+}  // namespace
+
+StatusOr<ModelRecord> RegisterSiteChallenger(Store& store, const std::string& site,
+                                             const Classifier& model, const std::string& by,
+                                             const std::string& reason) {
+  SEYE_ASSIGN_OR_RETURN(auto record, RegisterInMemoryModel(store, model, by, reason));
   SEYE_RETURN_IF_ERROR(
-      store.SetAlias(SiteChallengerAlias(site), record->id, by, reason, UnixMillisNow()).status());
+      store.SetAlias(SiteChallengerAlias(site), record.id, by, reason, UnixMillisNow()).status());
   return record;
 }
 
@@ -242,32 +251,50 @@ StatusOr<SiteLoopStep> RunSiteLoopStep(Store& store, ChallengerSource source,
   return step;
 }
 
-nlohmann::json SiteCertification::ToJson() const {
-  return {{"reviewed", reviewed},
-          {"automatic", automatic},
-          {"errors", errors},
-          {"error_upper", error_upper},
-          {"holds", holds}};
+nlohmann::json SiteRecalibration::ToJson() const {
+  nlohmann::json j = {{"images", images},
+                      {"certified", calibration.threshold.certified},
+                      {"threshold", calibration.threshold.ToJson()},
+                      {"temperature", calibration.temperature}};
+  if (record) j["model"] = record->id;
+  return j;
 }
 
-StatusOr<SiteCertification> CertifyOnSite(const Store& store, const Classifier& model,
-                                          const std::string& site, int64_t since_ms,
-                                          size_t min_automatic) {
-  SiteCertification out;
-  const auto& calibration = model.card().calibration;
-  if (!calibration || !calibration->threshold.certified) return out;
-  for (const ReviewedPart part : {ReviewedPart::kGateHoldout, ReviewedPart::kTrainable}) {
-    SEYE_ASSIGN_OR_RETURN(const SiteReviewed reviewed,
-                          AllReviewed(store, site, part, model, since_ms));
-    SEYE_ASSIGN_OR_RETURN(const auto probs, PredictDataset(model, reviewed.data));
-    const AutomaticDecisions decided = MeasureAutomaticDecisions(
-        probs, reviewed.data.labels, model.card().class_names.size(), *calibration);
-    out.reviewed += decided.n;
-    out.automatic += decided.decided;
-    out.errors += decided.errors;
+StatusOr<SiteRecalibration> RecalibrateOnSite(Store& store, const SiteRecalibrateOptions& o) {
+  SEYE_ASSIGN_OR_RETURN(const auto aliases, store.Aliases());
+  const auto serving_id = ModelForSite(aliases, o.site);
+  if (!serving_id) return FailedPreconditionError("no model serves site " + o.site);
+  SEYE_ASSIGN_OR_RETURN(const ModelRecord serving_record, store.GetModel(*serving_id));
+  SEYE_ASSIGN_OR_RETURN(auto model, LoadRegisteredModel(store, *serving_id));
+  SEYE_ASSIGN_OR_RETURN(SiteReviewed data,
+                        AllReviewed(store, o.site, ReviewedPart::kGateHoldout, *model, o.since_ms));
+  // A model registered at some time cannot have been trained on captures taken after it.
+  SEYE_ASSIGN_OR_RETURN(const SiteReviewed unseen,
+                        AllReviewed(store, o.site, ReviewedPart::kTrainable, *model,
+                                    std::max(o.since_ms, serving_record.registered_ms)));
+  data.data.Extend(unseen.data);
+  SiteRecalibration out;
+  out.images = data.data.size();
+  if (out.images < o.min_images) {
+    return FailedPreconditionError(fmt::format(
+        "site {} has {} reviewed images the model serving it was not trained on; {} are needed to "
+        "calibrate it there",
+        o.site, out.images, o.min_images));
   }
-  out.error_upper = ClopperPearsonUpper(out.errors, out.automatic, calibration->threshold.delta);
-  out.holds = out.automatic >= min_automatic && out.error_upper <= calibration->threshold.alpha;
+  CalibrateOptions calibrate{o.alpha,
+                             o.delta,
+                             fmt::format("site {} reviewed captures since {} ({} images)", o.site,
+                                         FormatUnixMillis(o.since_ms), out.images),
+                             {}};
+  SEYE_ASSIGN_OR_RETURN(out.calibration, CalibrateClassifier(*model, data.data, calibrate));
+  if (!out.calibration.threshold.certified) return out;
+  model->SetParent(serving_record.id);
+  const std::string reason =
+      fmt::format("re-calibrated on {} reviewed images of site {}: threshold {:.3f} certified",
+                  out.images, o.site, out.calibration.threshold.threshold);
+  SEYE_ASSIGN_OR_RETURN(out.record, RegisterInMemoryModel(store, *model, o.by, reason));
+  SEYE_RETURN_IF_ERROR(
+      store.SetAlias(SiteAlias(o.site), out.record->id, o.by, reason, UnixMillisNow()).status());
   return out;
 }
 

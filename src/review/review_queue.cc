@@ -15,6 +15,17 @@ Status ValidateAnswer(const std::string& answer, const std::vector<std::string>&
                               choices + "'bad_image', 'new_item' or 'skip'");
 }
 
+int AnswersNeeded(int answers_needed, const std::vector<std::string>& answers,
+                  const std::string& model_label, double model_confidence,
+                  double second_opinion_confidence) {
+  int needed = answers_needed;
+  if (needed == 1 && !answers.empty() && answers[0] != model_label &&
+      model_confidence >= second_opinion_confidence)
+    needed = 2;
+  if (needed >= 2 && answers.size() >= 2 && answers[0] != answers[1]) needed = 3;
+  return std::min(needed, 3);
+}
+
 const char* TaskKindName(TaskKind kind) {
   switch (kind) {
     case TaskKind::kReview:

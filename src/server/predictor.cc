@@ -9,6 +9,7 @@
 #include "steadyeye/core/name.h"
 #include "steadyeye/core/time.h"
 #include "steadyeye/image/input_spec.h"
+#include "steadyeye/store/store.h"
 
 namespace steadyeye {
 
@@ -486,16 +487,22 @@ void Predictor::ScoreShadow(const PredictRequest& request, Job& job) {
   shadow_tallies_[job.shadow->version][request.site].Add(t);
 }
 
-void Predictor::RelearnDrift(const std::string& site) {
-  if (monitor_) monitor_->Relearn([&](const std::string& s) { return s == site; });
-}
-
 void Predictor::ObserveAudit(const Capture& capture, const std::string& answer,
                              int64_t answered_ms) {
   if (!monitor_ || capture.kept_because != KeptBecause::kAudit) return;
   const auto& names = model()->card().class_names;
   if (std::find(names.begin(), names.end(), answer) == names.end()) return;
   monitor_->ObserveAudit(capture.site, capture.camera, answered_ms, answer == capture.label_name);
+}
+
+Status ObserveSettledAudit(const Store& store, Predictor& predictor, const ReviewAnswer& stored) {
+  if (stored.answer == kAnswerSkip) return Status::Ok();
+  SEYE_ASSIGN_OR_RETURN(const ReviewTask task, store.GetTask(stored.task_id));
+  if (task.kind != TaskKind::kAudit || !task.done) return Status::Ok();
+  SEYE_ASSIGN_OR_RETURN(const Capture capture, store.Get(stored.capture_id));
+  if (capture.reviewed_label)
+    predictor.ObserveAudit(capture, *capture.reviewed_label, stored.answered_ms);
+  return Status::Ok();
 }
 
 Status Predictor::Complete(const PredictRequest& request, Job& job) {

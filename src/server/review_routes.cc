@@ -43,7 +43,8 @@ StatusOr<nlohmann::json> TaskJson(ServerContext& ctx, const ReviewTask& t) {
                       {"height", c.height},
                       {"image", "/v1/review/" + std::to_string(t.id) + "/image"},
                       {"quality", {{"verdict", c.quality.value("verdict", "")}, {"flags", flags}}},
-                      {"answers_needed", t.answers_needed},
+                      {"answers_needed", t.answers_needed + t.escalated},
+                      {"second_opinion", t.escalated > 0},
                       {"lease_until", FormatUnixMillis(t.lease_until_ms)}};
   if (!t.blind()) {
     j["suggestions"] = Suggestions(c, ctx.predictor.model()->card().class_names);
@@ -88,17 +89,6 @@ void Next(ServerContext& ctx, const httplib::Request& req, httplib::Response& re
 // The drift monitor watches the audit's error rate; a double-reviewed audit counts once, by
 // its first answer. The answer is stored already: a failed look-up only costs the monitor one
 // audit.
-void ObserveFirstAuditAnswer(ServerContext& ctx, const ReviewAnswer& stored) {
-  if (!ctx.predictor.monitor() || stored.answer == kAnswerSkip) return;
-  auto answers = ctx.store.AnswersFor(stored.capture_id);
-  if (!answers.ok()) return;
-  const auto counted = std::count_if(answers->begin(), answers->end(),
-                                     [](const ReviewAnswer& a) { return a.answer != kAnswerSkip; });
-  if (counted != 1) return;
-  auto capture = ctx.store.Get(stored.capture_id);
-  if (capture.ok()) ctx.predictor.ObserveAudit(*capture, stored.answer, stored.answered_ms);
-}
-
 void AnswerTask(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
                 const Caller& caller) {
   auto id = TaskId(req);
@@ -113,7 +103,9 @@ void AnswerTask(ServerContext& ctx, const httplib::Request& req, httplib::Respon
     return SendError(res, st);
   auto stored = ctx.store.Answer(*id, caller.name, answer, UnixMillisNow());
   if (!stored.ok()) return SendError(res, stored.status());
-  ObserveFirstAuditAnswer(ctx, *stored);
+  // The answer is stored whatever the monitor makes of it; a failed read only costs the drift
+  // monitor one audit observation.
+  (void)ObserveSettledAudit(ctx.store, ctx.predictor, *stored);
   nlohmann::json body = {{"task_id", stored->task_id},
                          {"capture_id", stored->capture_id},
                          {"answer", stored->answer},
@@ -160,6 +152,7 @@ void Stats(ServerContext& ctx, httplib::Response& res, const Caller& caller) {
             {"skips", s->skips},
             {"double_reviewed", s->double_reviewed},
             {"agreed", s->agreed},
+            {"second_opinions", s->second_opinions},
             {"agreement", s->double_reviewed > 0
                               ? nlohmann::json(double(s->agreed) / double(s->double_reviewed))
                               : nlohmann::json()},

@@ -111,8 +111,9 @@ Status PolicyRun::Review(int64_t now_ms, int capacity) {
   std::uniform_real_distribution<double> unit(0, 1);
   std::uniform_int_distribution<int> other(1, int(names.size()) - 1);
   for (int n = 0; n < capacity; ++n) {
-    // Two reviewers take turns, so that the double-reviewed share gets its second answer.
-    const std::string reviewer = "sim-reviewer-" + std::to_string(tasks_answered_ % 2 + 1);
+    // Three reviewers take turns, so that double-reviewed tasks and second opinions get their
+    // second answer, and a disagreement its third.
+    const std::string reviewer = "sim-reviewer-" + std::to_string(tasks_answered_ % 3 + 1);
     SEYE_ASSIGN_OR_RETURN(const auto task, store_->NextTask(reviewer, now_ms, kLeaseMs));
     if (!task) break;
     const auto it = image_of_capture_.find(task->capture_id);
@@ -124,17 +125,17 @@ Status PolicyRun::Review(int64_t now_ms, int capacity) {
     const int answer = unit(reviewer_rng_) < options_.scenario.reviewers.error_rate
                            ? (truth + other(reviewer_rng_)) % int(names.size())
                            : truth;
-    SEYE_RETURN_IF_ERROR(
-        store_->Answer(task->id, reviewer, names[size_t(answer)], now_ms).status());
+    SEYE_ASSIGN_OR_RETURN(const ReviewAnswer stored,
+                          store_->Answer(task->id, reviewer, names[size_t(answer)], now_ms));
     ++tasks_answered_;
+    SEYE_RETURN_IF_ERROR(ObserveSettledAudit(*store_, *predictor_, stored));
+    if (task->answers_done > 0) continue;  // a later answer to a task already counted
+    ++tasks_first_answered_;
+    first_answers_wrong_ += answer != truth;
     // An answer stands as the final decision only when it came by the end of the image's day;
     // later ones still teach the loop.
     Outcome& o = outcomes_[it->second];
     if (!o.answer && now_ms <= stream_.start_ms + image.day * kDayMs) o.answer = answer;
-    if (task->kind == TaskKind::kAudit) {
-      SEYE_ASSIGN_OR_RETURN(const Capture capture, store_->Get(task->capture_id));
-      predictor_->ObserveAudit(capture, names[size_t(answer)], now_ms);
-    }
     SiteState& state = sites_[task->site];
     if (IsGateHoldout(task->capture_id)) {
       state.holdout_reviewed_ms.push_back(image.time_ms);
@@ -240,22 +241,37 @@ Status PolicyRun::JudgePending(const std::string& site, SiteState& state, int64_
     if (judged->record.promoted) {
       state.alert_onset_ms.reset();  // the switch learns the site's drift reference again
       Rebaseline(site, p.since_ms, action);
+      // Its threshold was certified on lab images: from now on the site's own images since
+      // the change it was made for may certify one there.
+      state.certify_since_ms = p.since_ms;
     }
   }
   Record(std::move(action));
   return Status::Ok();
 }
 
-Status PolicyRun::Recertify(const std::string& site, SiteState& state, int64_t now_ms) {
-  SEYE_ASSIGN_OR_RETURN(const SiteCertification c, CertifyOnSite(*store_, *predictor_->model(site),
-                                                                 site, *state.alert_onset_ms));
-  if (!c.holds) return Status::Ok();
-  predictor_->RelearnDrift(site);
-  state.alert_onset_ms.reset();
-  nlohmann::json action =
-      Action(site, "recertify", "drift-alert:" + std::to_string(state.acted_alert), now_ms);
-  action["certification"] = c.ToJson();
+Status PolicyRun::Recalibrate(const std::string& site, SiteState& state, int64_t now_ms) {
+  SiteRecalibrateOptions options;
+  options.site = site;
+  options.since_ms = *state.certify_since_ms;
+  options.by = "loop:site-certificate";
+  auto made = RecalibrateOnSite(*store_, options);
+  if (!made.ok() && made.status().code() == StatusCode::kFailedPrecondition)
+    return Status::Ok();  // too few images yet
+  nlohmann::json action = Action(site, "recalibrate", "site-certificate", now_ms);
+  if (!made.ok()) {
+    action["error"] = made.status().ToString();
+    Record(std::move(action));
+    return Status::Ok();
+  }
+  if (!made->record) return Status::Ok();  // nothing certified yet; try again with more images
+  action["recalibration"] = made->ToJson();
   Record(std::move(action));
+  // Serving the new version learns the site's drift reference again: the alert acted upon
+  // resolves, and the site is decided at its own certified threshold.
+  SEYE_RETURN_IF_ERROR(follower_->SyncOnce().status());
+  state.alert_onset_ms.reset();
+  state.certify_since_ms.reset();
   return Status::Ok();
 }
 
@@ -296,6 +312,7 @@ Status PolicyRun::RunLoop(int64_t now_ms) {
       state.acted_alert = newest->value("id", int64_t(0));
       const auto onset = ParseTimestamp(newest->value("onset", ""));
       state.alert_onset_ms = onset.ok() ? *onset : now_ms - kDayMs;
+      state.certify_since_ms = state.alert_onset_ms;
       SEYE_RETURN_IF_ERROR(MakeChallenger(site.name, state, ChallengerSource::kAdapt,
                                           "drift-alert:" + std::to_string(state.acted_alert),
                                           *state.alert_onset_ms, now_ms));
@@ -307,8 +324,8 @@ Status PolicyRun::RunLoop(int64_t now_ms) {
                                           now_ms - 7 * kDayMs, now_ms));
     }
     if (state.pending) SEYE_RETURN_IF_ERROR(JudgePending(site.name, state, now_ms));
-    // Still suspended: do the serving model's certified decisions hold on the new condition?
-    if (state.alert_onset_ms) SEYE_RETURN_IF_ERROR(Recertify(site.name, state, now_ms));
+    // Since the site's last change: can its own reviewed images certify a threshold now?
+    if (state.certify_since_ms) SEYE_RETURN_IF_ERROR(Recalibrate(site.name, state, now_ms));
   }
   return Status::Ok();
 }
@@ -327,6 +344,35 @@ std::map<std::string, std::string> PolicyRun::Versions() const {
     out[site.name] = it != served.end() ? it->second : served.at("");
   }
   return out;
+}
+
+StatusOr<nlohmann::json> PolicyRun::ReviewerFigures() const {
+  // Labels of all reviewed captures, and of those where the model was confident (the images a
+  // site certificate rests on, and where second opinions are asked).
+  int64_t labelled = 0, wrong = 0, confident = 0, confident_wrong = 0;
+  const double cutoff = StoreOptions{}.second_opinion_confidence;
+  for (const auto& [capture_id, image] : image_of_capture_) {
+    SEYE_ASSIGN_OR_RETURN(const Capture capture, store_->Get(capture_id));
+    if (!capture.reviewed_label) continue;
+    const bool right =
+        *capture.reviewed_label == stream_.class_names[size_t(stream_.images[image].label)];
+    ++labelled;
+    wrong += !right;
+    if (capture.confidence < cutoff) continue;
+    ++confident;
+    confident_wrong += !right;
+  }
+  SEYE_ASSIGN_OR_RETURN(const ReviewStats queue, store_->QueueStats(""));
+  auto share = [](int64_t a, int64_t b) { return b > 0 ? double(a) / double(b) : 0.0; };
+  return nlohmann::json{{"answers", tasks_answered_},
+                        {"tasks_answered", tasks_first_answered_},
+                        {"second_opinions", queue.second_opinions},
+                        {"double_reviewed", queue.double_reviewed},
+                        {"first_answer_error", share(first_answers_wrong_, tasks_first_answered_)},
+                        {"labelled_captures", labelled},
+                        {"label_error", share(wrong, labelled)},
+                        {"confident_labelled_captures", confident},
+                        {"confident_label_error", share(confident_wrong, confident)}};
 }
 
 StatusOr<std::vector<nlohmann::json>> PolicyRun::Alerts() const {

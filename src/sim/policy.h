@@ -53,6 +53,9 @@ class PolicyRun {
   const std::vector<Outcome>& outcomes() const { return outcomes_; }
   const nlohmann::json& actions() const { return actions_; }
   StatusOr<std::vector<nlohmann::json>> Alerts() const;
+  // The reviewers' work and how often the labels they left are wrong: `first_answer_error` is
+  // what one reviewer per task would leave, `label_error` what the second opinions left.
+  StatusOr<nlohmann::json> ReviewerFigures() const;
 
  private:
   PolicyRun(const std::string& name, bool loop, const SimulationOptions& options,
@@ -69,6 +72,9 @@ class PolicyRun {
   struct SiteState {
     int64_t acted_alert = 0;                // the newest alert acted upon
     std::optional<int64_t> alert_onset_ms;  // of the open alert acted upon
+    // Since the site's last change (an alert's onset, or the images a promoted model was
+    // judged on), until a site certificate is made from its images (RecalibrateOnSite).
+    std::optional<int64_t> certify_since_ms;
     size_t new_trainable_reviews = 0;
     std::vector<int64_t> holdout_reviewed_ms;  // capture times of answered held-out captures
     std::optional<Pending> pending;
@@ -77,7 +83,9 @@ class PolicyRun {
   Status MakeChallenger(const std::string& site, SiteState& state, ChallengerSource source,
                         const std::string& why, int64_t since_ms, int64_t now_ms);
   Status JudgePending(const std::string& site, SiteState& state, int64_t now_ms);
-  Status Recertify(const std::string& site, SiteState& state, int64_t now_ms);
+  // Re-fits the serving model's calibration on the site's reviewed images since
+  // state.certify_since_ms and serves the result when a threshold was certified.
+  Status Recalibrate(const std::string& site, SiteState& state, int64_t now_ms);
   // Sets the site's quality baseline from its captures since `since_ms`; notes it in `action`.
   void Rebaseline(const std::string& site, int64_t since_ms, nlohmann::json& action);
   nlohmann::json Action(const std::string& site, const std::string& kind, const std::string& why,
@@ -98,7 +106,9 @@ class PolicyRun {
   std::vector<Outcome> outcomes_;
   std::map<int64_t, size_t> image_of_capture_;
   std::mt19937_64 reviewer_rng_;
-  int64_t tasks_answered_ = 0;
+  int64_t tasks_answered_ = 0;        // answers given, second ones included
+  int64_t tasks_first_answered_ = 0;  // tasks given their first answer
+  int64_t first_answers_wrong_ = 0;
   std::map<std::string, SiteState> sites_;  // the loop's bookkeeping
   nlohmann::json actions_ = nlohmann::json::array();
 };

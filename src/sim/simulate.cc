@@ -231,6 +231,7 @@ StatusOr<nlohmann::json> RunSimulation(const SimulationOptions& o) {
   for (size_t p = 0; p < runs.size(); ++p) {
     SEYE_ASSIGN_OR_RETURN(const auto alerts, runs[p]->Alerts());
     policies[runs[p]->name()]["alerts"] = alerts;
+    SEYE_ASSIGN_OR_RETURN(policies[runs[p]->name()]["reviewers"], runs[p]->ReviewerFigures());
   }
   policies["loop"]["time_to_promotion_hours"] =
       TimeToPromotion(s, policies["loop"].value("actions", nlohmann::json::array()));

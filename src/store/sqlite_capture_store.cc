@@ -16,9 +16,10 @@ namespace {
 namespace fs = std::filesystem;
 
 // 1: captures and images. 2: review tasks and answers, site weights, tokens. 3: each task keeps
-// its site's weight, so the next task is an index walk. Older stores upgrade on open: missing
-// tables are created, missing columns added.
-constexpr int kSchemaVersion = 6;
+// its site's weight, so the next task is an index walk. 7: tasks count the answers asked
+// beyond their own (second opinions). Older stores upgrade on open: missing tables are created,
+// missing columns added.
+constexpr int kSchemaVersion = 7;
 constexpr size_t kMaxListLimit = 1000;
 
 // Column order shared by every SELECT of a whole capture (ReadCapture reads it).
@@ -78,6 +79,7 @@ CREATE TABLE IF NOT EXISTS review_tasks (
   created_ms INTEGER NOT NULL,
   answers_needed INTEGER NOT NULL,
   answers_done INTEGER NOT NULL DEFAULT 0,
+  escalated INTEGER NOT NULL DEFAULT 0,
   leased_to TEXT NOT NULL DEFAULT '',
   lease_until_ms INTEGER NOT NULL DEFAULT 0,
   done INTEGER NOT NULL DEFAULT 0
@@ -95,6 +97,7 @@ CREATE TABLE IF NOT EXISTS review_answers (
   undone INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS review_answers_task ON review_answers(task_id);
+CREATE INDEX IF NOT EXISTS review_answers_capture ON review_answers(capture_id);
 CREATE INDEX IF NOT EXISTS review_answers_reviewer ON review_answers(reviewer, id);
 CREATE TABLE IF NOT EXISTS site_weights (
   site TEXT PRIMARY KEY,
@@ -263,6 +266,10 @@ Status SqliteStore::Open() {
           "; "
           "UPDATE review_tasks SET weight = COALESCE((SELECT weight FROM site_weights w WHERE "
           "w.site = review_tasks.site), 1); DROP INDEX IF EXISTS review_tasks_open"));
+    }
+    if (*version >= 2 && *version < 7) {
+      SEYE_RETURN_IF_ERROR(writer_->Exec(
+          "ALTER TABLE review_tasks ADD COLUMN escalated INTEGER NOT NULL DEFAULT 0"));
     }
     SEYE_RETURN_IF_ERROR(writer_->Exec(kSchema));
     // Captures of a version-1 store predate the review queue: each gets its task now (answered

@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kTaskColumns =
     "id, capture_id, kind, site, created_ms, answers_needed, answers_done, leased_to, "
-    "lease_until_ms, done";
+    "lease_until_ms, done, escalated";
 
 ReviewTask ReadTaskRow(const Statement& s) {
   ReviewTask t;
@@ -27,6 +27,7 @@ ReviewTask ReadTaskRow(const Statement& s) {
   t.leased_to = s.Text(7);
   t.lease_until_ms = s.Int(8);
   t.done = s.Int(9) != 0;
+  t.escalated = int(s.Int(10));
   return t;
 }
 
@@ -71,10 +72,13 @@ StatusOr<ReviewTask> SqliteStore::ReadTask(Database& db, int64_t task_id) const 
 }
 
 Status SqliteStore::RelabelCapture(int64_t capture_id) {
+  // The answer given most often, the earliest of those tied; named by its first reviewer.
   SEYE_ASSIGN_OR_RETURN(
       Statement first,
-      writer_->Prepare("SELECT answer, reviewer, answered_ms FROM review_answers WHERE "
-                       "capture_id = ? AND undone = 0 AND answer != 'skip' ORDER BY id LIMIT 1"));
+      writer_->Prepare("SELECT answer, reviewer, answered_ms FROM review_answers a WHERE "
+                       "capture_id = ?1 AND undone = 0 AND answer != 'skip' ORDER BY (SELECT "
+                       "COUNT(*) FROM review_answers b WHERE b.capture_id = ?1 AND b.undone = 0 "
+                       "AND b.answer = a.answer) DESC, id LIMIT 1"));
   first.Bind(1, capture_id);
   SEYE_ASSIGN_OR_RETURN(const bool row, first.Step());
   SEYE_ASSIGN_OR_RETURN(
@@ -87,6 +91,36 @@ Status SqliteStore::RelabelCapture(int64_t capture_id) {
     update.BindNull(1).Bind(2, std::string_view("")).Bind(3, int64_t(0));
   }
   return update.Bind(4, capture_id).Run();
+}
+
+Status SqliteStore::SettleTask(const ReviewTask& task) {
+  SEYE_ASSIGN_OR_RETURN(Statement given,
+                        writer_->Prepare("SELECT answer FROM review_answers WHERE task_id = ? AND "
+                                         "undone = 0 AND answer != 'skip' ORDER BY id"));
+  given.Bind(1, task.id);
+  std::vector<std::string> answers;
+  while (true) {
+    SEYE_ASSIGN_OR_RETURN(const bool row, given.Step());
+    if (!row) break;
+    answers.push_back(given.Text(0));
+  }
+  SEYE_ASSIGN_OR_RETURN(
+      Statement model,
+      writer_->Prepare("SELECT label_name, confidence FROM captures WHERE id = ?"));
+  model.Bind(1, task.capture_id);
+  SEYE_ASSIGN_OR_RETURN(const bool found, model.Step());
+  if (!found)
+    return InternalError("review task " + std::to_string(task.id) + " has no capture " +
+                         std::to_string(task.capture_id));
+  const int needed = AnswersNeeded(task.answers_needed, answers, model.Text(0), model.Real(1),
+                                   options_.second_opinion_confidence);
+  SEYE_ASSIGN_OR_RETURN(
+      Statement update,
+      writer_->Prepare("UPDATE review_tasks SET escalated = ?, done = ? WHERE id = ?"));
+  return update.Bind(1, int64_t(std::max(0, needed - task.answers_needed)))
+      .Bind(2, int64_t(answers.size() >= size_t(needed)))
+      .Bind(3, task.id)
+      .Run();
 }
 
 StatusOr<std::optional<ReviewTask>> SqliteStore::NextTask(const std::string& reviewer,
@@ -167,11 +201,12 @@ StatusOr<ReviewAnswer> SqliteStore::Answer(int64_t task_id, const std::string& r
     const bool counts = answer != kAnswerSkip;
     SEYE_ASSIGN_OR_RETURN(
         Statement update,
-        writer_->Prepare("UPDATE review_tasks SET answers_done = answers_done + ?1, done = "
-                         "(answers_done + ?1 >= answers_needed), leased_to = '', "
-                         "lease_until_ms = 0 WHERE id = ?2"));
+        writer_->Prepare("UPDATE review_tasks SET answers_done = answers_done + ?1, "
+                         "leased_to = '', lease_until_ms = 0 WHERE id = ?2"));
     SEYE_RETURN_IF_ERROR(update.Bind(1, int64_t(counts)).Bind(2, task_id).Run());
-    return counts ? RelabelCapture(task.capture_id) : Status::Ok();
+    if (!counts) return Status::Ok();
+    SEYE_RETURN_IF_ERROR(SettleTask(task));
+    return RelabelCapture(task.capture_id);
   }));
   return out;
 }
@@ -208,7 +243,11 @@ StatusOr<ReviewTask> SqliteStore::Undo(int64_t task_id, const std::string& revie
         .Bind(3, others ? task.lease_until_ms : now_ms + lease_ms)
         .Bind(4, task_id);
     SEYE_RETURN_IF_ERROR(reopen.Run());
-    if (counted) SEYE_RETURN_IF_ERROR(RelabelCapture(task.capture_id));
+    if (counted) {
+      // An escalation the undone answer asked for goes with it.
+      SEYE_RETURN_IF_ERROR(SettleTask(task));
+      SEYE_RETURN_IF_ERROR(RelabelCapture(task.capture_id));
+    }
     SEYE_ASSIGN_OR_RETURN(task, ReadTask(*writer_, task_id));
     return Status::Ok();
   }));
@@ -249,10 +288,11 @@ StatusOr<ReviewStats> SqliteStore::QueueStats(const std::string& reviewer) const
           "(SELECT COUNT(*) FROM review_answers WHERE undone = 0), "
           "(SELECT COUNT(*) FROM review_answers WHERE undone = 0 AND answer = 'skip'), "
           "(SELECT COUNT(*) FROM review_answers WHERE undone = 0 AND reviewer = ?2), "
-          "COUNT(*), COALESCE(SUM(agree), 0) FROM (SELECT COUNT(DISTINCT a.answer) = 1 AS agree "
+          "(SELECT COUNT(*) FROM review_tasks WHERE escalated > 0), COUNT(*), COALESCE(SUM(agree), "
+          "0) FROM (SELECT COUNT(DISTINCT a.answer) = 1 AS agree "
           "FROM review_tasks t JOIN review_answers a ON a.task_id = t.id AND a.undone = 0 AND "
           "a.answer != 'skip' WHERE t.done = 1 AND t.answers_needed = 2 GROUP BY t.id HAVING "
-          "COUNT(*) = 2)"));
+          "COUNT(*) >= 2)"));
   s.Bind(1, UnixMillisNow()).Bind(2, reviewer);
   SEYE_ASSIGN_OR_RETURN(const bool row, s.Step());
   if (!row) return InternalError("review statistics returned no row");
@@ -264,8 +304,9 @@ StatusOr<ReviewStats> SqliteStore::QueueStats(const std::string& reviewer) const
   r.answers = s.Int(4);
   r.skips = s.Int(5);
   r.done_by_reviewer = s.Int(6);
-  r.double_reviewed = s.Int(7);
-  r.agreed = s.Int(8);
+  r.second_opinions = s.Int(7);
+  r.double_reviewed = s.Int(8);
+  r.agreed = s.Int(9);
   return r;
 }
 

@@ -124,6 +124,9 @@ class SqliteStore final : public Store {
   Status AddTask(const Capture& capture);
   StatusOr<ReviewTask> ReadTask(Database& db, int64_t task_id) const;
   Status RelabelCapture(int64_t capture_id);
+  // After an answer comes or goes: sets the task's escalation and whether it is done
+  // (review/review_queue.h AnswersNeeded).
+  Status SettleTask(const ReviewTask& task);
 
   const std::filesystem::path dir_;
   const StoreOptions options_;

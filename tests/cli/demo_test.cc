@@ -72,8 +72,9 @@ TEST(Demo, QuickRunPlaysBothPoliciesOverEverySiteDayAndWritesItsReport) {
   ASSERT_FALSE(actions.empty()) << summary["policies"]["loop"].dump();
   for (const auto& a : actions) {
     EXPECT_TRUE(a.contains("trigger"));
-    // Judged (promoted or not), dropped for too little evidence, re-certified, or failed.
-    EXPECT_TRUE(a.contains("promoted") || a.contains("expired") || a.contains("certification") ||
+    // Judged (promoted or not), dropped for too little evidence, re-calibrated at the site, or
+    // failed.
+    EXPECT_TRUE(a.contains("promoted") || a.contains("expired") || a.contains("recalibration") ||
                 a.contains("error"))
         << a.dump();
     // A challenger is judged only once the serving path has scored it in the shadow on a
@@ -81,6 +82,18 @@ TEST(Demo, QuickRunPlaysBothPoliciesOverEverySiteDayAndWritesItsReport) {
     if (a.contains("promoted")) {
       EXPECT_GE(a["shadow"]["images"].get<int>(), 8) << a.dump();
     }
+  }
+  // The simulated reviewers (2% wrong) were asked for second opinions where they contradicted a
+  // confident model, and the labels they left there are wrong far less often than one answer.
+  for (const std::string policy : {"static", "loop"}) {
+    const auto& reviewers = summary["policies"][policy]["reviewers"];
+    EXPECT_GT(reviewers["second_opinions"].get<int>(), 0) << reviewers;
+    EXPECT_GE(reviewers["answers"].get<int>(),
+              reviewers["tasks_answered"].get<int>() + reviewers["second_opinions"].get<int>())
+        << reviewers;
+    EXPECT_LT(reviewers["confident_label_error"].get<double>(),
+              reviewers["first_answer_error"].get<double>())
+        << reviewers;
   }
   // The shifted sites raised drift alerts in the loop's store; the static policy monitors none.
   EXPECT_FALSE(summary["policies"]["loop"]["alerts"].empty());

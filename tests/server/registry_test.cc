@@ -481,11 +481,14 @@ TEST_F(Registry, TheLoopRetrainsASiteWithNewReviewedImagesAndTheGatePassesIt) {
   EXPECT_NE(r.out.find("gate decision 2"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("plant-d"), std::string::npos) << r.out;
 
-  // Nothing new since: the next rounds do nothing.
+  // Nothing new since: the next rounds trigger nothing. plant-f's alert is still open, so each
+  // round tries to certify its threshold on the site's images since the onset that the adapted
+  // model has not seen: none yet.
   for (const std::string& round : {loop, on_alert}) {
     r = RunCommand(round);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("no trigger at any of 3 sites"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("plant-f: no site certificate yet: "), std::string::npos) << r.out;
   }
 }
 
@@ -526,6 +529,12 @@ TEST_F(Registry, AfterPromotingForAnAlertTheLoopRetakesTheSiteBaselineAndTheServ
   ASSERT_NE(retaken, std::string::npos) << r.out;
   const int reference = std::stoi(r.out.substr(retaken + 40));
   EXPECT_GE(reference, 100) << r.out;
+  // Then it tries to certify the promoted model's threshold on the site's reviewed images since
+  // the alert's onset that it was not trained on (the gate's held-out ones).
+  const bool certified = r.out.find("plant-g: site certificate: threshold ") != std::string::npos;
+  const bool tried = r.out.find("plant-g: no site certificate yet: no threshold certified on ") !=
+                     std::string::npos;
+  EXPECT_TRUE(certified || tried) << r.out;
   json served = json::object();
   for (int wait = 0; wait < 100; ++wait) {
     const auto got = c.Get("/v1/sites/plant-g/baseline");

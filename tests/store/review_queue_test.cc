@@ -148,10 +148,10 @@ TEST(ReviewQueue, AShareOfTasksNeedsTwoReviewersAndTheirAgreementIsCounted) {
   std::vector<std::tuple<std::string, double, KeptBecause>> items(200,
                                                                   {"a", 0.5, KeptBecause::kReview});
   Fill(store, items);
-  // Two reviewers answer everything they are offered; Ann always says Dress, Bob says Dress for
-  // even task ids and Coat for odd ones.
+  // Reviewers answer everything they are offered; Ann always says Dress, Bob says Dress for
+  // even task ids and Coat for odd ones; Cy, asked only where the two differ, says Dress.
   int64_t now = 0;
-  for (const std::string who : {"ann", "bob"}) {
+  for (const std::string who : {"ann", "bob", "cy"}) {
     while (true) {
       auto t = store.NextTask(who, ++now, kLease);
       ASSERT_TRUE(t.ok());
@@ -167,10 +167,98 @@ TEST(ReviewQueue, AShareOfTasksNeedsTwoReviewersAndTheirAgreementIsCounted) {
   // About 30% need two answers; Bob's answers are those second ones.
   EXPECT_GT(stats->double_reviewed, 40);
   EXPECT_LT(stats->double_reviewed, 80);
-  EXPECT_EQ(stats->answers, 200 + stats->double_reviewed);
+  const int64_t disagreed = stats->double_reviewed - stats->agreed;
+  EXPECT_EQ(stats->answers, 200 + stats->double_reviewed + disagreed);
   EXPECT_EQ(stats->done_by_reviewer, stats->double_reviewed);
   EXPECT_GT(stats->agreed, stats->double_reviewed / 4);
   EXPECT_LT(stats->agreed, stats->double_reviewed * 3 / 4);
+  auto cy = store.QueueStats("cy");
+  ASSERT_TRUE(cy.ok());
+  EXPECT_EQ(cy->done_by_reviewer, disagreed);  // the third answers broke the ties
+}
+
+TEST(ReviewQueue, AnAnswerAgainstAConfidentModelAsksASecondReviewerBlindAndMostVotesLabel) {
+  testing::TempDir dir;
+  auto store = OpenSingleReview(dir.path());  // second opinions at the default 0.9
+  // The model says Dress at 0.95 (twice) and at 0.5.
+  const auto ids = Fill(*store, {{"a", 0.95, KeptBecause::kReview},
+                                 {"a", 0.95, KeptBecause::kReview},
+                                 {"a", 0.5, KeptBecause::kReview}});
+  int64_t now = 0;
+  // Answers `answer` to the next task `who` gets, which must be for `capture`.
+  auto answer = [&](const std::string& who, int64_t capture, const std::string& label) {
+    auto t = store->NextTask(who, ++now, kLease);
+    ASSERT_TRUE(t.ok() && t->has_value()) << who;
+    ASSERT_EQ((*t)->capture_id, capture) << who;
+    ASSERT_TRUE(store->Answer((*t)->id, who, label, ++now).ok());
+  };
+  auto task_of = [&](int64_t capture) {
+    auto answers = store->AnswersFor(capture);
+    EXPECT_TRUE(answers.ok() && !answers->empty());
+    return *store->GetTask((*answers)[0].task_id);
+  };
+
+  // Uncertain model contradicted: one answer settles it.
+  answer("ann", ids[2], "Coat");
+  EXPECT_TRUE(task_of(ids[2]).done);
+  EXPECT_EQ(store->Get(ids[2])->reviewed_label, "Coat");
+
+  // Confident model contradicted: the task stays open, blind, for someone else.
+  answer("ann", ids[0], "Coat");
+  ReviewTask first = task_of(ids[0]);
+  EXPECT_FALSE(first.done);
+  EXPECT_EQ(first.escalated, 1);
+  EXPECT_TRUE(first.blind());
+  EXPECT_EQ(store->Get(ids[0])->reviewed_label, "Coat");  // the label so far
+  // Bob agrees with Ann: settled, the model was wrong.
+  answer("bob", ids[0], "Coat");
+  EXPECT_TRUE(task_of(ids[0]).done);
+  EXPECT_EQ(store->Get(ids[0])->reviewed_label, "Coat");
+
+  // Ann contradicts it on the other one; Bob sides with the model; Cy decides, with the model.
+  answer("ann", ids[1], "Shirt");
+  answer("bob", ids[1], "Dress");
+  ReviewTask tied = task_of(ids[1]);
+  EXPECT_FALSE(tied.done);
+  EXPECT_EQ(tied.escalated, 2);
+  EXPECT_EQ(store->Get(ids[1])->reviewed_label, "Shirt");  // a tie: the earliest answer
+  answer("cy", ids[1], "Dress");
+  EXPECT_TRUE(task_of(ids[1]).done);
+  EXPECT_EQ(store->Get(ids[1])->reviewed_label, "Dress");
+  EXPECT_EQ(store->Get(ids[1])->reviewer, "bob");  // the first to give the label that stands
+
+  // Cy takes the deciding answer back: open again, needing a third, the tie's label back.
+  auto undone = store->Undo(tied.id, "cy", ++now, kLease);
+  ASSERT_TRUE(undone.ok()) << undone.status().ToString();
+  EXPECT_FALSE(undone->done);
+  EXPECT_EQ(undone->escalated, 2);
+  EXPECT_EQ(store->Get(ids[1])->reviewed_label, "Shirt");
+
+  // With second opinions off, the same contradiction settles at once.
+  testing::TempDir dir2;
+  StoreOptions never;
+  never.double_review_share = 0;
+  never.second_opinion_confidence = 2;
+  auto opened = OpenSqliteStore(dir2.path(), never);
+  ASSERT_TRUE(opened.ok());
+  const auto one = Fill(**opened, {{"a", 0.99, KeptBecause::kReview}});
+  auto t = (*opened)->NextTask("ann", 0, kLease);
+  ASSERT_TRUE(t.ok() && t->has_value());
+  ASSERT_TRUE((*opened)->Answer((*t)->id, "ann", "Coat", 1).ok());
+  EXPECT_TRUE((*opened)->GetTask((*t)->id)->done);
+}
+
+TEST(ReviewQueue, AnswersNeededEscalatesOnceForAContradictionAndOnceForADisagreement) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(AnswersNeeded(1, V{}, "Dress", 0.99, 0.9), 1);
+  EXPECT_EQ(AnswersNeeded(1, V{"Dress"}, "Dress", 0.99, 0.9), 1);
+  EXPECT_EQ(AnswersNeeded(1, V{"Coat"}, "Dress", 0.89, 0.9), 1);
+  EXPECT_EQ(AnswersNeeded(1, V{"Coat"}, "Dress", 0.9, 0.9), 2);
+  EXPECT_EQ(AnswersNeeded(1, V{"Coat", "Coat"}, "Dress", 0.99, 0.9), 2);
+  EXPECT_EQ(AnswersNeeded(1, V{"Coat", "Dress"}, "Dress", 0.99, 0.9), 3);
+  EXPECT_EQ(AnswersNeeded(2, V{"Dress", "Dress"}, "Dress", 0.5, 0.9), 2);
+  EXPECT_EQ(AnswersNeeded(2, V{"Coat", "Dress"}, "Dress", 0.5, 0.9), 3);
+  EXPECT_EQ(AnswersNeeded(2, V{"Coat", "Dress", "Shirt"}, "Dress", 0.99, 0.9), 3);
 }
 
 TEST(ReviewQueue, AuditTasksAreBlindAndNotOrderedByTheModelsConfidence) {
@@ -243,6 +331,27 @@ TEST(ReviewQueue, AVersion2StoreGetsItsTasksSiteWeightsOnOpen) {
   auto first = store->NextTask("r", 0, kLease);
   ASSERT_TRUE(first.ok() && first->has_value()) << first.status().ToString();
   EXPECT_EQ((*first)->site, "b");  // its weight came back from site_weights
+}
+
+TEST(ReviewQueue, AVersion6StoreGetsItsTasksEscalationColumnOnOpen) {
+  testing::TempDir dir;
+  {
+    auto store = OpenSingleReview(dir.path());
+    Fill(*store, {{"a", 0.95, KeptBecause::kReview}});
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "captures.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "ALTER TABLE review_tasks DROP COLUMN escalated; PRAGMA user_version=6",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  auto store = OpenSingleReview(dir.path());
+  ASSERT_NE(store, nullptr);
+  auto t = store->NextTask("ann", 0, kLease);
+  ASSERT_TRUE(t.ok() && t->has_value()) << t.status().ToString();
+  ASSERT_TRUE(store->Answer((*t)->id, "ann", "Coat", 1).ok());
+  EXPECT_EQ(store->GetTask((*t)->id)->escalated, 1);
 }
 
 TEST(ReviewQueue, AnswersAreValidatedAgainstTheModelsClasses) {

@@ -70,7 +70,8 @@ function show(task) {
   $('site').textContent = task.site;
   $('camera').textContent = task.camera;
   $('time').textContent = task.time.replace('T', ' ').replace('Z', ' UTC');
-  $('kind').textContent = task.blind ? 'audit (blind)' : task.kind;
+  $('kind').textContent = task.second_opinion ? 'second opinion (blind)'
+                          : task.blind ? 'audit (blind)' : task.kind;
   const flags = task.quality.flags || [];
   if (flags.length === 0) $('quality').append(text('div', 'ok', 'image quality: fine'));
   for (const f of flags) $('quality').append(text('div', 'flag', f.cause || f.reason));

@@ -27,6 +27,8 @@ class Classifier {
 
   // Replaces the calibration in the card. Not thread-safe: call before sharing the model.
   void SetCalibration(Calibration calibration) { card_.calibration = std::move(calibration); }
+  // Records the version (ModelCard::Version) this model was derived from. Not thread-safe.
+  void SetParent(std::string version) { card_.parent_id = std::move(version); }
   // Replaces the quality baseline in the card (JSON of quality/quality.h). Not thread-safe.
   void SetQualityBaseline(nlohmann::json baseline) { card_.quality_baseline = std::move(baseline); }
 

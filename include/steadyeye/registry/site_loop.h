@@ -129,21 +129,33 @@ StatusOr<SiteLoopStep> RunSiteLoopStep(Store& store, ChallengerSource source,
                                        const SiteAdaptOptions& adapt,
                                        const SiteRetrainOptions& retrain, SiteGateOptions gate);
 
-// Whether the model's certified threshold still holds at a site after a change there: its
-// automatic decisions (confidence at or above its threshold) on the site's reviewed captures
-// taken since `since_ms`, both parts (they are judged, never trained on), against the people's
-// labels. While a drift alert suspends a stream every image is captured, so these are a sample
-// of the stream as it is now, not of the review path alone.
-struct SiteCertification {
-  size_t reviewed = 0;       // reviewed captures with a class answer
-  size_t automatic = 0;      // of those, at or above the threshold
-  size_t errors = 0;         // of those, wrong
-  double error_upper = 1.0;  // Clopper-Pearson (1 - delta) upper bound on their error rate
-  bool holds = false;        // automatic >= min_automatic and error_upper <= alpha
+// Re-fits the temperature and certified threshold of the model serving a site on the site's own
+// reviewed images (calib/calibration.h FitCalibration, at `alpha` and `delta`). When a threshold
+// is certified, registers the result as a child of that model and points site:<site> at it;
+// otherwise changes nothing. A lab certificate says nothing of a site whose conditions changed;
+// this one is made on them. It needs many images: at alpha 1% and delta 5%, at least 299
+// images at or above the threshold when none of them is wrong.
+//
+// The images are the site's reviewed captures taken since `since_ms` that the model was not
+// trained on: the gate's held-out ones, and the others taken after the model was registered.
+// FailedPrecondition for fewer than `min_images`. The people's labels are taken as true, so
+// reviewers' slips must be rarer than alpha (review/review_queue.h: second opinions). While a drift
+// alert sends every frame of the site to review, the captures are a sample of the stream; otherwise
+// they over-represent the frames the model was unsure of, which makes the certificate conservative.
+struct SiteRecalibrateOptions {
+  std::string site;
+  int64_t since_ms = 0;
+  double alpha = kDefaultAlpha;
+  double delta = kDefaultDelta;
+  size_t min_images = 100;  // fewer: FailedPrecondition
+  std::string by = "recalibrate";
+};
+struct SiteRecalibration {
+  size_t images = 0;
+  Calibration calibration;
+  std::optional<ModelRecord> record;  // when certified: registered and serving the site
   nlohmann::json ToJson() const;
 };
-StatusOr<SiteCertification> CertifyOnSite(const Store& store, const Classifier& model,
-                                          const std::string& site, int64_t since_ms,
-                                          size_t min_automatic = 100);
+StatusOr<SiteRecalibration> RecalibrateOnSite(Store& store, const SiteRecalibrateOptions& options);
 
 }  // namespace steadyeye

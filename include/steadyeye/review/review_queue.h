@@ -11,6 +11,14 @@
 // tasks (StoreOptions::double_review_share) needs two answers from different reviewers, which
 // measures reviewer agreement. A reviewer can undo their last answer.
 //
+// Second opinions: an answer that contradicts a model that was sure of itself (confidence at
+// least StoreOptions::second_opinion_confidence) asks a second reviewer, blind; two answers that
+// differ ask a third. The capture's label is the answer most reviewers gave. A reviewer who
+// errs 2% of the time would otherwise put 2% wrong labels among exactly the images on which the
+// model's certified error rate (1% or less) is checked again at a site, and no certificate
+// could ever hold there; with a second opinion a wrong label needs two independent slips.
+// Only disagreements cost an extra answer, so the extra work is a few percent of the answers.
+//
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -33,6 +41,14 @@ inline constexpr const char* kAnswerSkip = "skip";           // leave it to some
 // otherwise.
 Status ValidateAnswer(const std::string& answer, const std::vector<std::string>& class_names);
 
+// How many answers other than skip a task needs, given those it has (oldest first): its
+// `answers_needed`, one more when the first answer contradicts `model_label` while the model's
+// `model_confidence` was at least `second_opinion_confidence`, and a third when the first two
+// differ. Never more than three.
+int AnswersNeeded(int answers_needed, const std::vector<std::string>& answers,
+                  const std::string& model_label, double model_confidence,
+                  double second_opinion_confidence);
+
 enum class TaskKind { kReview, kQuality, kAudit };  // as the capture's KeptBecause
 const char* TaskKindName(TaskKind kind);
 
@@ -42,13 +58,15 @@ struct ReviewTask {
   TaskKind kind = TaskKind::kReview;
   std::string site;
   int64_t created_ms = 0;
-  int answers_needed = 1;  // 2 for the double-reviewed share
+  int answers_needed = 1;  // 2 for the double-reviewed share; escalations not counted
   int answers_done = 0;    // answers other than skip
+  int escalated = 0;       // answers asked beyond answers_needed (second opinion, tie-break)
   std::string leased_to;
   int64_t lease_until_ms = 0;
   bool done = false;
-  // Audit tasks are labelled blind: the reviewer UI must not show the model's suggestion.
-  bool blind() const { return kind == TaskKind::kAudit; }
+  // Audit tasks and second opinions are labelled blind: the reviewer UI must not show the
+  // model's suggestion.
+  bool blind() const { return kind == TaskKind::kAudit || escalated > 0; }
 };
 
 struct ReviewAnswer {
@@ -69,6 +87,7 @@ struct ReviewStats {
   int64_t skips = 0;
   int64_t double_reviewed = 0;   // done tasks with two answers
   int64_t agreed = 0;            // of those, where both answers were the same
+  int64_t second_opinions = 0;   // tasks that asked for answers beyond their own (escalated)
   int64_t done_by_reviewer = 0;  // answers by the reviewer asked about (0 when none was named)
 };
 
@@ -88,8 +107,8 @@ class ReviewQueue {
   // Records `answer` (already validated by the caller against the model's classes). The reviewer
   // must hold the task's lease, or the lease must have lapsed with nobody else holding it:
   // FailedPrecondition otherwise, and for a task already done. NotFound for an unknown task.
-  // A non-skip answer that completes the task sets the capture's reviewed label (the first
-  // answer's, for double-reviewed tasks; both count towards agreement).
+  // Every non-skip answer sets the capture's reviewed label to the answer given most often so
+  // far (the earliest of those tied); whether the task is done follows AnswersNeeded.
   virtual StatusOr<ReviewAnswer> Answer(int64_t task_id, const std::string& reviewer,
                                         const std::string& answer, int64_t now_ms) = 0;
 

@@ -45,6 +45,7 @@
 #include "steadyeye/model/classifier.h"
 #include "steadyeye/monitor/drift.h"
 #include "steadyeye/quality/quality.h"
+#include "steadyeye/review/review_queue.h"
 #include "steadyeye/server/metrics.h"
 #include "steadyeye/store/capture_store.h"
 #include "steadyeye/store/model_registry.h"
@@ -124,7 +125,7 @@ class Predictor {
   // The site's own baseline, or NotFound.
   StatusOr<QualityBaseline> SiteBaseline(const std::string& site) const;
 
-  // Tells the drift monitor the first answer to an audit of `capture` (kept for the audit),
+  // Tells the drift monitor the settled answer to an audit of `capture` (kept for the audit),
   // given at `answered_ms`: whether the model's label was right. An alarm it raises is detected
   // then. Answers that are not one of the model's classes (bad_image, new_item, skip) say
   // nothing of it and are ignored, as is everything with monitoring off.
@@ -136,11 +137,6 @@ class Predictor {
   // model whose classes differ from those served; InvalidArgument for a bad site name or a
   // missing default model or a model's bad quality baseline.
   Status SwitchModels(ModelAssignment assignment);
-  // Learns the drift reference of the site's streams again from their next frames, resolving
-  // their open alerts: the loop's answer when the serving model was shown to still certify its
-  // decisions on the site's new condition (registry/site_loop.h CertifyOnSite). No-op with
-  // monitoring off.
-  void RelearnDrift(const std::string& site);
   // The model serving `site` now (the default model for "" or a site without its own).
   std::shared_ptr<const Classifier> model(const std::string& site = "") const;
   // site -> version for the sites with their own model, and "" -> the default's version.
@@ -206,5 +202,11 @@ class Predictor {
   std::unique_ptr<MicroBatcher<NewCapture, int64_t>> writer_;
   std::unique_ptr<DriftMonitor> monitor_;
 };
+
+class Store;
+// Call after `stored` was recorded. When it settled an audit task (review/review_queue.h: a
+// second opinion may be needed first), tells `predictor`'s drift monitor the task's settled
+// answer through ObserveAudit, once per task.
+Status ObserveSettledAudit(const Store& store, Predictor& predictor, const ReviewAnswer& stored);
 
 }  // namespace steadyeye

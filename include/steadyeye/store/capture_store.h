@@ -131,6 +131,9 @@ struct StoreOptions {
   // Share of review tasks given to two reviewers, to measure agreement. Which tasks is decided
   // by a hash of the capture id and `seed`, so it is reproducible.
   double double_review_share = 0.05;
+  // A reviewer's answer against a model at least this confident asks for a second opinion
+  // (review/review_queue.h); above 1: never.
+  double second_opinion_confidence = 0.9;
   uint64_t seed = 1;
 };
 
