@@ -14,6 +14,7 @@
 // A separate process rather than a thread of the server: training's compute threads (--threads)
 // are then bounded by the operating system's scheduler alone and never share LibTorch's global
 // thread pool with serving.
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
@@ -51,6 +52,7 @@ struct LoopArgs {
 struct SiteState {
   int64_t last_challenger_ms = 0;  // 0: never
   size_t new_reviewed = 0;
+  size_t reviewed = 0;               // reviewed captures of every part, ever
   std::optional<int64_t> new_alert;  // an alert opened since
   std::string unjudged_challenger;   // challenger:<site> when no gate decision names it yet
   std::optional<int64_t> open_alert_onset_ms;  // of the site's newest open alert
@@ -81,6 +83,7 @@ StatusOr<std::map<std::string, SiteState>> ReadSites(const Store& store) {
     q.after_id = page.back().id;
     for (const auto& c : page) {
       SiteState& s = state_of(c.site);
+      ++s.reviewed;
       if (c.reviewed_ms > s.last_challenger_ms && !IsGateHoldout(c.id)) ++s.new_reviewed;
     }
   }
@@ -298,6 +301,9 @@ int RunLoop(LoopArgs& a) {
   if (!clean.ok()) return Fail(clean.status());
   a.retrain.lab_data = *lab;
   a.gate.clean_data = *clean;
+  // Per site, its reviewed captures when certification was last tried during an alert: each try
+  // reads and classifies every image since the onset, so it waits for a tenth more of them.
+  std::map<std::string, size_t> certify_tried_at;
   while (true) {
     auto sites = ReadSites(store);
     if (!sites.ok()) return Fail(sites.status());
@@ -314,7 +320,12 @@ int RunLoop(LoopArgs& a) {
       } else if (state.open_alert_onset_ms) {
         // Suspended (or tightened) for a drift: can the site's own images certify the serving
         // model's decisions on the new conditions? (Not a trigger: nothing is trained.)
-        CertifyAtSite(store, site, *state.open_alert_onset_ms, "its open alert's onset");
+        const auto tried = certify_tried_at.find(site);
+        if (tried == certify_tried_at.end() ||
+            state.reviewed >= tried->second + std::max<size_t>(50, tried->second / 10)) {
+          certify_tried_at[site] = state.reviewed;
+          CertifyAtSite(store, site, *state.open_alert_onset_ms, "its open alert's onset");
+        }
       }
     }
     if (acted == 0) std::printf("no trigger at any of %zu sites\n", sites->size());

@@ -530,10 +530,10 @@ TEST_F(Registry, AfterPromotingForAnAlertTheLoopRetakesTheSiteBaselineAndTheServ
   const int reference = std::stoi(r.out.substr(retaken + 40));
   EXPECT_GE(reference, 100) << r.out;
   // Then it tries to certify the promoted model's threshold on the site's reviewed images since
-  // the alert's onset that it was not trained on (the gate's held-out ones).
+  // the alert's onset that it was not trained on (the gate's held-out ones), and says how it
+  // went; how many such images there are depends on how far the oracle reviewer got.
   const bool certified = r.out.find("plant-g: site certificate: threshold ") != std::string::npos;
-  const bool tried = r.out.find("plant-g: no site certificate yet: no threshold certified on ") !=
-                     std::string::npos;
+  const bool tried = r.out.find("plant-g: no site certificate yet: ") != std::string::npos;
   EXPECT_TRUE(certified || tried) << r.out;
   json served = json::object();
   for (int wait = 0; wait < 100; ++wait) {
