@@ -6,7 +6,7 @@
 // passes without a restart.
 //
 // After promoting a challenger made for a drift alert, it re-takes the site's quality baseline
-// from the site's images since the alert's onset (RetakeBaseline), as the demo's loop does.
+// from the site's images since the alert's onset (AfterPromotion), as the demo's loop does.
 // After a promotion, and every round while a site has an open drift alert, it tries to certify
 // the serving model's threshold on the site's own reviewed images since the change
 // (RecalibrateOnSite); a certified one is served, without a restart.
@@ -159,14 +159,12 @@ StatusOr<int64_t> AlertOnsetMs(const Store& store, const std::string& site, int6
 // frames against them (what an operator does by re-taking a baseline after re-mounting a camera).
 // Written where the server keeps its site baselines; a server that follows the registry reloads
 // it at its next poll. Failures are printed: the site keeps its baseline.
-void RetakeBaseline(const LoopArgs& a, const Store& store, const std::string& site,
-                    const std::string& registered_by) {
-  const auto alert = AlertOf(registered_by);
-  if (!alert) return;
+void RetakeBaseline(const LoopArgs& a, const Store& store, const std::string& site, int64_t alert,
+                    int64_t onset_ms) {
   auto retaken = [&]() -> StatusOr<QualityBaseline> {
     SiteDataQuery query;
     query.site = site;
-    SEYE_ASSIGN_OR_RETURN(query.since_ms, AlertOnsetMs(store, site, *alert));
+    query.since_ms = onset_ms;
     SEYE_ASSIGN_OR_RETURN(QualityBaseline baseline,
                           SiteQualityBaseline(store, query, a.retrain.training.seed));
     const auto dir = std::filesystem::path(a.store) / "baselines";
@@ -177,7 +175,7 @@ void RetakeBaseline(const LoopArgs& a, const Store& store, const std::string& si
   }();
   if (retaken.ok()) {
     std::printf("%s: quality baseline re-taken from %zu images since alert %lld's onset\n",
-                site.c_str(), retaken->n, static_cast<long long>(*alert));
+                site.c_str(), retaken->n, static_cast<long long>(alert));
   } else {
     std::printf("%s: quality baseline kept: %s\n", site.c_str(),
                 retaken.status().ToString().c_str());
@@ -209,17 +207,21 @@ void CertifyAtSite(Store& store, const std::string& site, int64_t since_ms,
   }
 }
 
-// After a promotion: the site's images since the change the challenger was made for.
-void CertifyAfterPromotion(Store& store, const std::string& site,
-                           const std::string& registered_by) {
+// After a promotion of a challenger registered by `registered_by`: for a drift alert, the
+// site's quality baseline is re-taken from the images since its onset; then the site's own
+// images since the change it was made for (all of them otherwise) may certify its threshold.
+void AfterPromotion(const LoopArgs& a, Store& store, const std::string& site,
+                    const std::string& registered_by) {
   const auto alert = AlertOf(registered_by);
   if (!alert) return CertifyAtSite(store, site, 0, "the start");
   const auto onset = AlertOnsetMs(store, site, *alert);
   if (!onset.ok()) {
-    std::printf("%s: no site certificate yet: %s\n", site.c_str(),
-                onset.status().ToString().c_str());
+    const std::string why = onset.status().ToString();
+    std::printf("%s: quality baseline kept: %s\n", site.c_str(), why.c_str());
+    std::printf("%s: no site certificate yet: %s\n", site.c_str(), why.c_str());
     return;
   }
+  RetakeBaseline(a, store, site, *alert, *onset);
   CertifyAtSite(store, site, *onset, "alert " + std::to_string(*alert) + "'s onset");
 }
 
@@ -252,9 +254,7 @@ void ActOnSite(LoopArgs& a, Store& store, const std::string& site, const std::st
     return;
   }
   PrintJudged(site, why, *judged);
-  if (!judged->record.promoted) return;
-  RetakeBaseline(a, store, site, by);
-  CertifyAfterPromotion(store, site, by);
+  if (judged->record.promoted) AfterPromotion(a, store, site, by);
 }
 
 // Gates the site's challenger once it has been scored on enough live images in the shadow.
@@ -287,8 +287,7 @@ void JudgeWhenScored(LoopArgs& a, Store& store, const std::string& site,
                 record.status().ToString().c_str());
     return;
   }
-  RetakeBaseline(a, store, site, record->registered_by);
-  CertifyAfterPromotion(store, site, record->registered_by);
+  AfterPromotion(a, store, site, record->registered_by);
 }
 
 int RunLoop(LoopArgs& a) {

@@ -496,7 +496,7 @@ void Predictor::ObserveAudit(const Capture& capture, const std::string& answer,
 }
 
 Status ObserveSettledAudit(const Store& store, Predictor& predictor, const ReviewAnswer& stored) {
-  if (stored.answer == kAnswerSkip) return Status::Ok();
+  if (!predictor.monitor() || stored.answer == kAnswerSkip) return Status::Ok();
   SEYE_ASSIGN_OR_RETURN(const ReviewTask task, store.GetTask(stored.task_id));
   if (task.kind != TaskKind::kAudit || !task.done) return Status::Ok();
   SEYE_ASSIGN_OR_RETURN(const Capture capture, store.Get(stored.capture_id));

@@ -86,9 +86,6 @@ void Next(ServerContext& ctx, const httplib::Request& req, httplib::Response& re
   SendJson(res, 200, body);
 }
 
-// The drift monitor watches the audit's error rate; a double-reviewed audit counts once, by
-// its first answer. The answer is stored already: a failed look-up only costs the monitor one
-// audit.
 void AnswerTask(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
                 const Caller& caller) {
   auto id = TaskId(req);
