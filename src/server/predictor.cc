@@ -495,13 +495,19 @@ void Predictor::ObserveAudit(const Capture& capture, const std::string& answer,
   monitor_->ObserveAudit(capture.site, capture.camera, answered_ms, answer == capture.label_name);
 }
 
-Status ObserveSettledAudit(const Store& store, Predictor& predictor, const ReviewAnswer& stored) {
+Status ObserveAuditAnswer(const Store& store, Predictor& predictor, const ReviewAnswer& stored) {
   if (!predictor.monitor() || stored.answer == kAnswerSkip) return Status::Ok();
   SEYE_ASSIGN_OR_RETURN(const ReviewTask task, store.GetTask(stored.task_id));
-  if (task.kind != TaskKind::kAudit || !task.done) return Status::Ok();
+  if (task.kind != TaskKind::kAudit) return Status::Ok();
+  // The first class answer, at once: a second opinion would hold back exactly the answers that
+  // say the model is wrong, and at a site with one reviewer for ever. The monitor's reference
+  // is learned from the same reviewers' slips.
+  SEYE_ASSIGN_OR_RETURN(const auto answers, store.AnswersFor(stored.capture_id));
+  const auto given = std::count_if(answers.begin(), answers.end(),
+                                   [](const ReviewAnswer& a) { return a.answer != kAnswerSkip; });
+  if (given != 1) return Status::Ok();
   SEYE_ASSIGN_OR_RETURN(const Capture capture, store.Get(stored.capture_id));
-  if (capture.reviewed_label)
-    predictor.ObserveAudit(capture, *capture.reviewed_label, stored.answered_ms);
+  predictor.ObserveAudit(capture, stored.answer, stored.answered_ms);
   return Status::Ok();
 }
 

@@ -102,7 +102,7 @@ void AnswerTask(ServerContext& ctx, const httplib::Request& req, httplib::Respon
   if (!stored.ok()) return SendError(res, stored.status());
   // The answer is stored whatever the monitor makes of it; a failed read only costs the drift
   // monitor one audit observation.
-  (void)ObserveSettledAudit(ctx.store, ctx.predictor, *stored);
+  (void)ObserveAuditAnswer(ctx.store, ctx.predictor, *stored);
   nlohmann::json body = {{"task_id", stored->task_id},
                          {"capture_id", stored->capture_id},
                          {"answer", stored->answer},

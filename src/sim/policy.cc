@@ -128,7 +128,7 @@ Status PolicyRun::Review(int64_t now_ms, int capacity) {
     SEYE_ASSIGN_OR_RETURN(const ReviewAnswer stored,
                           store_->Answer(task->id, reviewer, names[size_t(answer)], now_ms));
     ++tasks_answered_;
-    SEYE_RETURN_IF_ERROR(ObserveSettledAudit(*store_, *predictor_, stored));
+    SEYE_RETURN_IF_ERROR(ObserveAuditAnswer(*store_, *predictor_, stored));
     if (task->answers_done > 0) continue;  // a later answer to a task already counted
     ++tasks_first_answered_;
     first_answers_wrong_ += answer != truth;

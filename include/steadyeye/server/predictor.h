@@ -204,9 +204,9 @@ class Predictor {
 };
 
 class Store;
-// Call after `stored` was recorded. When it settled an audit task (review/review_queue.h: a
-// second opinion may be needed first), tells `predictor`'s drift monitor the task's settled
-// answer through ObserveAudit, once per task.
-Status ObserveSettledAudit(const Store& store, Predictor& predictor, const ReviewAnswer& stored);
+// Call after `stored` was recorded. When it is an audit task's first answer other than skip,
+// tells `predictor`'s drift monitor through ObserveAudit, once per task (a second opinion's
+// answer is not waited for).
+Status ObserveAuditAnswer(const Store& store, Predictor& predictor, const ReviewAnswer& stored);
 
 }  // namespace steadyeye
