@@ -178,6 +178,8 @@ Status PolicyRun::MakeChallenger(const std::string& site, SiteState& state, Chal
   retrain.training.patience = 2;
   retrain.training.threads = options_.train_threads;
   retrain.training.seed = options_.scenario.seed;
+  retrain.alpha = options_.scenario.alpha;
+  retrain.delta = options_.scenario.delta;
   retrain.by = by;
   const std::string kind = source == ChallengerSource::kAdapt ? "adapt" : "retrain";
   auto made = MakeSiteChallenger(*store_, source, adapt, retrain);
@@ -254,6 +256,8 @@ Status PolicyRun::Recalibrate(const std::string& site, SiteState& state, int64_t
   SiteRecalibrateOptions options;
   options.site = site;
   options.since_ms = *state.certify_since_ms;
+  options.alpha = options_.scenario.alpha;
+  options.delta = options_.scenario.delta;
   options.by = "loop:site-certificate";
   auto made = RecalibrateOnSite(*store_, options);
   if (!made.ok() && made.status().code() == StatusCode::kFailedPrecondition)

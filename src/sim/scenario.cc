@@ -78,8 +78,8 @@ SiteEvent ParseEvent(const YAML::Node& node, const std::string& where) {
 
 Scenario ParseRoot(const YAML::Node& root) {
   CheckKeys(root,
-            {"seed", "days", "images_per_site_day", "start", "audit_rate", "drift_reference_frames",
-             "reviewers", "loop", "redesign", "sites"},
+            {"seed", "days", "images_per_site_day", "start", "audit_rate", "alpha", "delta",
+             "drift_reference_frames", "reviewers", "loop", "redesign", "sites"},
             "scenario");
   Scenario s;
   s.seed = Get<uint64_t>(root, "seed", s.seed, "scenario");
@@ -87,11 +87,15 @@ Scenario ParseRoot(const YAML::Node& root) {
   s.images_per_site_day = Get<int>(root, "images_per_site_day", s.images_per_site_day, "scenario");
   s.start = Get<std::string>(root, "start", s.start, "scenario");
   s.audit_rate = Get<double>(root, "audit_rate", s.audit_rate, "scenario");
+  s.alpha = Get<double>(root, "alpha", s.alpha, "scenario");
+  s.delta = Get<double>(root, "delta", s.delta, "scenario");
   s.drift_reference_frames =
       Get<size_t>(root, "drift_reference_frames", s.drift_reference_frames, "scenario");
   if (s.days < 1 || s.days > 366) throw FieldError{"scenario.days must be 1..366"};
   if (s.images_per_site_day < 1) throw FieldError{"scenario.images_per_site_day must be >= 1"};
   if (!(s.audit_rate >= 0 && s.audit_rate <= 1)) throw FieldError{"scenario.audit_rate: 0..1"};
+  if (!(s.alpha > 0 && s.alpha < 1 && s.delta > 0 && s.delta < 1))
+    throw FieldError{"scenario.alpha and scenario.delta must be in (0, 1)"};
   if (!ParseTimestamp(s.start).ok()) throw FieldError{"scenario.start is not a UTC timestamp"};
   if (const YAML::Node r = root["reviewers"]) {
     CheckKeys(r, {"error_rate", "capacity_per_day"}, "reviewers");

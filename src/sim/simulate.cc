@@ -6,6 +6,7 @@
 #include "policy.h"
 #include "steadyeye/core/time.h"
 #include "steadyeye/eval/metrics.h"
+#include "steadyeye/eval/robustness.h"
 #include "steadyeye/model/classifier.h"
 #include "steadyeye/model/predict.h"
 #include "stream.h"
@@ -40,6 +41,31 @@ StatusOr<double> CleanAccuracy(const SimulationOptions& o) {
   SEYE_ASSIGN_OR_RETURN(Dataset test, LoadDataset(o.clean_test, {}));
   SEYE_ASSIGN_OR_RETURN(const auto probs, PredictDataset(*model, test));
   return ComputeMetrics(probs, test.labels, test.class_names.size()).accuracy;
+}
+
+// The lab model certified at the scenario's risk on its calibration part, as `steadyeye
+// calibrate` would, when its card holds another alpha or delta: one lab model serves scenarios
+// that accept different risks. The path the policies load: the lab model's own, or
+// <out>/lab-model.seye.
+StatusOr<std::filesystem::path> LabModelAtScenarioRisk(const SimulationOptions& o) {
+  SEYE_ASSIGN_OR_RETURN(auto model, Classifier::Load(o.lab_model));
+  const auto& calibration = model->card().calibration;
+  if (calibration && calibration->threshold.alpha == o.scenario.alpha &&
+      calibration->threshold.delta == o.scenario.delta)
+    return o.lab_model;
+  LoadOptions load;
+  load.spec = model->card().input;
+  load.class_names = model->card().class_names;
+  SEYE_ASSIGN_OR_RETURN(const Dataset data, LoadDataset(o.clean_data, load));
+  const CalibrateOptions options{o.scenario.alpha, o.scenario.delta, o.clean_data.ToString(), {}};
+  SEYE_RETURN_IF_ERROR(
+      CalibrateForProduction(*model, data, options, SiteRetrainOptions{}.shift_certificate_images)
+          .status());
+  std::error_code ec;
+  std::filesystem::create_directories(o.out, ec);
+  const std::filesystem::path path = o.out / "lab-model.seye";
+  SEYE_RETURN_IF_ERROR(model->Save(path));
+  return path;
 }
 
 struct DayCounts {
@@ -192,9 +218,11 @@ nlohmann::json TimeToPromotion(const Scenario& s, const nlohmann::json& actions)
 
 }  // namespace
 
-StatusOr<nlohmann::json> RunSimulation(const SimulationOptions& o) {
+StatusOr<nlohmann::json> RunSimulation(const SimulationOptions& options) {
+  SimulationOptions o = options;
   const Scenario& s = o.scenario;
   SEYE_ASSIGN_OR_RETURN(const double lab_accuracy, CleanAccuracy(o));
+  SEYE_ASSIGN_OR_RETURN(o.lab_model, LabModelAtScenarioRisk(o));
   if (o.log) o.log("building the stream");
   SEYE_ASSIGN_OR_RETURN(const Stream stream, sim::BuildStream(s, o.stream_data));
   std::vector<std::unique_ptr<PolicyRun>> runs;
@@ -252,7 +280,10 @@ StatusOr<nlohmann::json> RunSimulation(const SimulationOptions& o) {
                                 {"drawn_from", stream.drawn_from},
                                 {"start", s.start}};
   return nlohmann::json{{"lab_clean_accuracy", lab_accuracy},
-                        {"lab_model", o.lab_model.string()},
+                        {"lab_model", options.lab_model.string()},
+                        {"served_lab_model", o.lab_model.string()},
+                        {"alpha", s.alpha},
+                        {"delta", s.delta},
                         {"days", s.days},
                         {"seed", s.seed},
                         {"sites", scenario_json},

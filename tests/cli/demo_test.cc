@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "steadyeye/calib/calibration.h"
 #include "steadyeye/core/file.h"
 #include "test_util.h"
 
@@ -62,6 +63,17 @@ TEST(Demo, QuickRunPlaysBothPoliciesOverEverySiteDayAndWritesItsReport) {
     }
     EXPECT_TRUE(summary["targets"].contains(policy));
   }
+  // The lab model was certified at the default alpha when trained; the shipped scenario accepts
+  // less, so both policies serve it certified once more at the scenario's alpha.
+  EXPECT_LT(summary["alpha"].get<double>(), kDefaultAlpha);
+  EXPECT_NE(summary["served_lab_model"], summary["lab_model"]);
+  const std::string lab_version =
+      summary["policies"]["static"]["sites"]["A"]["days"][0]["model_version"];
+  const auto shown =
+      RunCommand(Binary() + " models show --store " + out + "/static/store " + lab_version);
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  const auto threshold = nlohmann::json::parse(shown.out)["card"]["calibration"]["threshold"];
+  EXPECT_EQ(threshold["alpha"].get<double>(), summary["alpha"].get<double>()) << threshold;
   // The static policy never changes its model; the loop acted on the sites' shifts.
   std::set<std::string> static_versions;
   for (const auto& [site, f] : summary["policies"]["static"]["sites"].items())

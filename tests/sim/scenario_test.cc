@@ -30,6 +30,11 @@ TEST(Scenario, ParsesSitesAndEventsAndKeepsDefaults) {
   EXPECT_EQ(s->sites[1].events[0].severity_end, 4);
   EXPECT_FALSE(s->redesign.has_value());
   EXPECT_EQ(s->loop.drift_action, DriftAction::kSuspend);
+  EXPECT_EQ(s->alpha, kDefaultAlpha);
+  const auto strict = ParseScenario(std::string(kMinimal) + "alpha: 0.005\ndelta: 0.1\n");
+  ASSERT_TRUE(strict.ok()) << strict.status().ToString();
+  EXPECT_EQ(strict->alpha, 0.005);
+  EXPECT_EQ(strict->delta, 0.1);
   const auto tighten = ParseScenario(std::string(kMinimal) + "loop: {drift_action: tighten}\n");
   ASSERT_TRUE(tighten.ok()) << tighten.status().ToString();
   EXPECT_EQ(tighten->loop.drift_action, DriftAction::kTighten);
@@ -62,6 +67,7 @@ TEST(Scenario, BadScenariosNameTheirFault) {
       {"sites:\n  - name: 'a b/c'\n", "name"},
       {"redesign: {day: 20}\nsites:\n  - name: A\n", "redesign.class is required"},
       {"sites: [\n", "not valid YAML"},
+      {"alpha: 0\nsites:\n  - name: A\n", "alpha and scenario.delta must be in (0, 1)"},
       {"loop: {drift_action: relax}\nsites:\n  - name: A\n",
        "loop.drift_action: unknown drift action 'relax'"},
   };
@@ -106,6 +112,7 @@ TEST(Scenario, TheShippedScenarioParses) {
   EXPECT_EQ(s->days, 30);
   EXPECT_EQ(s->sites.size(), 4u);
   EXPECT_EQ(s->loop.min_shadow_images, 40u);
+  EXPECT_EQ(s->alpha, 0.005);
   ASSERT_TRUE(s->redesign.has_value());
   EXPECT_EQ(s->redesign->day, 20);
 }

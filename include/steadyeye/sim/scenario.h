@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "steadyeye/calib/calibration.h"
 #include "steadyeye/core/status.h"
 #include "steadyeye/image/image.h"
 #include "steadyeye/monitor/drift.h"
@@ -73,6 +74,10 @@ struct Scenario {
   int images_per_site_day = 160;
   std::string start = "2026-11-02T00:00:00Z";
   double audit_rate = 0.1;
+  // The risk the deployment accepts among automatic decisions: every model of the run, the lab
+  // model included, has its threshold certified at `alpha` with probability 1 - `delta`.
+  double alpha = kDefaultAlpha;
+  double delta = kDefaultDelta;
   size_t drift_reference_frames = 300;  // a stream's first frames are its drift reference
   ReviewerSpec reviewers;
   LoopSpec loop;
