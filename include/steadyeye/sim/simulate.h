@@ -30,7 +30,10 @@ namespace steadyeye {
 
 struct SimulationOptions {
   Scenario scenario;
-  std::filesystem::path lab_model;   // the lab model: trained on `lab_data` only
+  // The lab model: trained on `lab_data` only. When its card is certified at another alpha or
+  // delta than the scenario's, the run serves a copy certified at the scenario's on
+  // `clean_data` (<out>/lab-model.seye).
+  std::filesystem::path lab_model;
   DataRef lab_data;                  // replayed when retraining
   DataRef clean_data;                // clean lab images held back from training (the gate's)
   std::vector<DataRef> stream_data;  // never trained on
