@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "steadyeye/core/progress.h"
+#include "steadyeye/model/predict.h"
 
 namespace steadyeye::cli {
 
@@ -69,11 +70,7 @@ StatusOr<Dataset> LoadWithProgress(const DataRef& ref, LoadOptions options) {
 }
 
 StatusOr<Dataset> LoadForModel(const DataRef& ref, const Classifier& model, size_t limit) {
-  LoadOptions options;
-  options.spec = model.card().input;
-  options.class_names = model.card().class_names;
-  options.limit = limit;
-  return LoadWithProgress(ref, std::move(options));
+  return LoadWithProgress(ref, LoadOptionsFor(model, limit));
 }
 
 RetentionPolicy RetentionFromLimits(double max_age_days, double max_mb) {

@@ -5,8 +5,17 @@
 #include <numeric>
 
 #include "steadyeye/calib/calibration.h"
+#include "steadyeye/data/source.h"
 
 namespace steadyeye {
+
+LoadOptions LoadOptionsFor(const Classifier& model, size_t limit) {
+  LoadOptions options;
+  options.spec = model.card().input;
+  options.class_names = model.card().class_names;
+  options.limit = limit;
+  return options;
+}
 
 namespace {
 

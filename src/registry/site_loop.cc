@@ -44,14 +44,6 @@ void MixSiteIntoLab(const Dataset& site, double site_share, Dataset& train, Data
 }
 
 // The lab's images, conformed to `model`'s input and classes.
-StatusOr<Dataset> LoadLab(const DataRef& ref, const Classifier& model, size_t limit) {
-  LoadOptions options;
-  options.spec = model.card().input;
-  options.class_names = model.card().class_names;
-  options.limit = limit;
-  return LoadDataset(ref, options);
-}
-
 // Every reviewed capture of one part of the site, conformed to `model`.
 StatusOr<SiteReviewed> AllReviewed(const Store& store, const std::string& site, ReviewedPart part,
                                    const Classifier& model,
@@ -65,7 +57,8 @@ StatusOr<SiteReviewed> AllReviewed(const Store& store, const std::string& site, 
 
 // The clean images and the shift suite (every anticipated condition on the first images).
 StatusOr<std::vector<GateSet>> LabSets(const SiteGateOptions& o, const Classifier& model) {
-  SEYE_ASSIGN_OR_RETURN(Dataset clean, LoadLab(o.clean_data, model, o.clean_images));
+  SEYE_ASSIGN_OR_RETURN(Dataset clean,
+                        LoadDataset(o.clean_data, LoadOptionsFor(model, o.clean_images)));
   std::vector<size_t> first(std::min(o.shift_images, clean.size()));
   for (size_t i = 0; i < first.size(); ++i) first[i] = i;
   const Dataset base = clean.Subset(first);
@@ -157,7 +150,7 @@ StatusOr<NewChallenger> RetrainSiteChallenger(Store& store, const SiteRetrainOpt
         fmt::format("site {} has {} reviewed captures to train on; {} are needed", o.site,
                     reviewed.data.size(), o.min_reviewed));
   }
-  SEYE_ASSIGN_OR_RETURN(const Dataset lab, LoadLab(o.lab_data, *start, 0));
+  SEYE_ASSIGN_OR_RETURN(const Dataset lab, LoadDataset(o.lab_data, LoadOptionsFor(*start)));
   const TrainingSplits lab_splits = SplitForTraining(lab);
   Dataset train = Sample(lab_splits.train, o.lab_replay, o.training.seed);
   Dataset val = Sample(lab_splits.validation, 2000, o.training.seed);

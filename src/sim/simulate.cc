@@ -35,36 +35,31 @@ Status CheckNeverSawTheStream(const SimulationOptions& o, const Classifier& mode
 }
 
 // The lab model's accuracy on clean held-out images: the bar the targets compare with.
-StatusOr<double> CleanAccuracy(const SimulationOptions& o) {
-  SEYE_ASSIGN_OR_RETURN(auto model, Classifier::Load(o.lab_model));
-  SEYE_RETURN_IF_ERROR(CheckNeverSawTheStream(o, *model));
+StatusOr<double> CleanAccuracy(const SimulationOptions& o, const Classifier& model) {
   SEYE_ASSIGN_OR_RETURN(Dataset test, LoadDataset(o.clean_test, {}));
-  SEYE_ASSIGN_OR_RETURN(const auto probs, PredictDataset(*model, test));
+  SEYE_ASSIGN_OR_RETURN(const auto probs, PredictDataset(model, test));
   return ComputeMetrics(probs, test.labels, test.class_names.size()).accuracy;
 }
 
 // The lab model certified at the scenario's risk on its calibration part, as `steadyeye
 // calibrate` would, when its card holds another alpha or delta: one lab model serves scenarios
 // that accept different risks. The path the policies load: the lab model's own, or
-// <out>/lab-model.seye.
-StatusOr<std::filesystem::path> LabModelAtScenarioRisk(const SimulationOptions& o) {
-  SEYE_ASSIGN_OR_RETURN(auto model, Classifier::Load(o.lab_model));
-  const auto& calibration = model->card().calibration;
+// <out>/lab-model.seye. Replaces `model`'s calibration when it certifies it again.
+StatusOr<std::filesystem::path> LabModelAtScenarioRisk(const SimulationOptions& o,
+                                                       Classifier& model) {
+  const auto& calibration = model.card().calibration;
   if (calibration && calibration->threshold.alpha == o.scenario.alpha &&
       calibration->threshold.delta == o.scenario.delta)
     return o.lab_model;
-  LoadOptions load;
-  load.spec = model->card().input;
-  load.class_names = model->card().class_names;
-  SEYE_ASSIGN_OR_RETURN(const Dataset data, LoadDataset(o.clean_data, load));
+  SEYE_ASSIGN_OR_RETURN(const Dataset data, LoadDataset(o.clean_data, LoadOptionsFor(model)));
   const CalibrateOptions options{o.scenario.alpha, o.scenario.delta, o.clean_data.ToString(), {}};
   SEYE_RETURN_IF_ERROR(
-      CalibrateForProduction(*model, data, options, SiteRetrainOptions{}.shift_certificate_images)
+      CalibrateForProduction(model, data, options, SiteRetrainOptions{}.shift_certificate_images)
           .status());
   std::error_code ec;
   std::filesystem::create_directories(o.out, ec);
   const std::filesystem::path path = o.out / "lab-model.seye";
-  SEYE_RETURN_IF_ERROR(model->Save(path));
+  SEYE_RETURN_IF_ERROR(model.Save(path));
   return path;
 }
 
@@ -221,8 +216,10 @@ nlohmann::json TimeToPromotion(const Scenario& s, const nlohmann::json& actions)
 StatusOr<nlohmann::json> RunSimulation(const SimulationOptions& options) {
   SimulationOptions o = options;
   const Scenario& s = o.scenario;
-  SEYE_ASSIGN_OR_RETURN(const double lab_accuracy, CleanAccuracy(o));
-  SEYE_ASSIGN_OR_RETURN(o.lab_model, LabModelAtScenarioRisk(o));
+  SEYE_ASSIGN_OR_RETURN(auto lab, Classifier::Load(o.lab_model));
+  SEYE_RETURN_IF_ERROR(CheckNeverSawTheStream(o, *lab));
+  SEYE_ASSIGN_OR_RETURN(const double lab_accuracy, CleanAccuracy(o, *lab));
+  SEYE_ASSIGN_OR_RETURN(o.lab_model, LabModelAtScenarioRisk(o, *lab));
   if (o.log) o.log("building the stream");
   SEYE_ASSIGN_OR_RETURN(const Stream stream, sim::BuildStream(s, o.stream_data));
   std::vector<std::unique_ptr<PolicyRun>> runs;

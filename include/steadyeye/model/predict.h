@@ -20,6 +20,11 @@ struct Prediction {
   std::vector<float> probabilities;
 };
 
+struct LoadOptions;  // data/source.h
+// How to load data for `model`: conformed to its input, its classes in its order, at most
+// `limit` images (0 = all).
+LoadOptions LoadOptionsFor(const Classifier& model, size_t limit = 0);
+
 // Normalises images [start, start + n) of `data` (already conformed to `spec`) into `out`
 // (n * spec.values_per_image() floats, CHW per image).
 void NormalizeRange(const Dataset& data, size_t start, size_t n, const InputSpec& spec, float* out);
