@@ -214,6 +214,29 @@ struct Quantity {
     return alarm && !(up_only && cusum.last_direction() < 0);
   }
 
+  // Whether the values after `last_alarm` are still nearer the level they had during the alert
+  // (from `onset` to `last_alarm`) than the reference's: the likelier of "changed as during
+  // the alert" and "back to the reference", weighing both alike. What keeps an alert open once
+  // its CUSUM has been quiet for a while: a change that lasts keeps its level without
+  // necessarily alarming again within `resolve_frames`.
+  bool StillMoved(int64_t onset, int64_t last_alarm) const {
+    double during = 0, after = 0;
+    size_t n_during = 0, n_after = 0;
+    for (const auto& [f, mean] : recent) {
+      if (f > last_alarm) {
+        after += mean;
+        ++n_after;
+      } else if (f >= onset) {
+        during += mean;
+        ++n_during;
+      }
+    }
+    if (n_during == 0 || n_after == 0) return false;
+    const double moved = during / double(n_during) - ref.mean;
+    const double now = after / double(n_after) - ref.mean;
+    return moved != 0 && now / moved > 0.5;
+  }
+
   // The move since `onset_frame`, and whether it is significant.
   std::optional<DriftMove> MoveSince(int64_t onset_frame, bool force) const {
     double total = 0;
@@ -271,6 +294,7 @@ struct DriftMonitor::Stream {
   std::deque<std::pair<int64_t, int64_t>> time_marks;  // (frame, time_ms), one per batch
   int64_t last_time_ms = 0;                            // of the newest frame
   std::optional<size_t> open_alert;                    // index into alerts_
+  std::vector<size_t> alarmed;  // the quantities that alarmed during the open alert
   int64_t last_alarm_frame = 0;
   bool fitted = false;
   bool can_tighten = false;  // as the last frame's DriftObservation said
@@ -394,7 +418,8 @@ std::optional<std::string> DriftMonitor::Observe(const DriftObservation& o) {
     }
     for (size_t q : alarmed) OnAlarm(s, q, frame, o.time_ms, events);
     AddToHistory(s, o, frame);
-    if (s.open_alert && frame - s.last_alarm_frame >= int64_t(options_.resolve_frames)) {
+    if (s.open_alert && frame - s.last_alarm_frame >= int64_t(options_.resolve_frames) &&
+        !AlarmedStillMoved(s)) {
       DriftAlert& a = alerts_[*s.open_alert];
       a.state = "resolved";
       a.resolved_ms = o.time_ms;
@@ -518,6 +543,9 @@ void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t tim
   const Quantity& q = s.quantities[alarmed];
   s.last_alarm_frame = frame;
   const bool opening = !s.open_alert;
+  if (opening) s.alarmed.clear();
+  if (std::find(s.alarmed.begin(), s.alarmed.end(), alarmed) == s.alarmed.end())
+    s.alarmed.push_back(alarmed);
   if (opening) {
     DriftAlert a;
     a.id = next_alert_id_++;
@@ -555,6 +583,15 @@ void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t tim
     a.accuracy_impact = conf->recent - conf->reference;
   if (opening || changed)
     events.emplace_back(opening ? DriftEvent::kOpened : DriftEvent::kUpdated, a);
+}
+
+bool DriftMonitor::AlarmedStillMoved(const Stream& s) const {
+  const int64_t onset = alerts_[*s.open_alert].onset_frame;
+  for (size_t q : s.alarmed) {
+    const Quantity& quantity = s.quantities[q];
+    if (quantity.enabled && quantity.StillMoved(onset, s.last_alarm_frame)) return true;
+  }
+  return false;
 }
 
 void DriftMonitor::AddToHistory(Stream& s, const DriftObservation& o, int64_t frame) {

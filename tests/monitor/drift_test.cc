@@ -185,6 +185,43 @@ TEST_F(DriftStream, ChangedItemsOnCleanImagesAreNamedAndTheAlertResolvesWhenThey
   EXPECT_EQ(heard.back(), DriftEvent::kResolved);
 }
 
+TEST_F(DriftStream, ALastingChangeKeepsItsAlertOpenWhileItsCusumIsQuiet) {
+  // The demo's short reference: a class mix measured against 300 frames alarms only every few
+  // hundred frames, more than its alert's quiet period. From the onset every trouser is taken
+  // for a bag (a redesigned item) until `end`; nothing else changes.
+  DriftOptions options;
+  options.reference_frames = 300;
+  options.resolve_frames = 300;
+  DriftMonitor monitor(options);
+  const size_t onset = 600, end = 5000, last = 7000;
+  constexpr int kTrouser = 1, kBag = 8;
+  size_t suspended_after_detection = 0, frames_after_detection = 0;
+  for (size_t i = 0; i < last; ++i) {
+    DriftObservation o = Frame(i, "", 0, last);
+    if (i >= onset && i < end && o.label == kTrouser) o.label = kBag;
+    const bool suspended = monitor.Observe(o).has_value();
+    if (!monitor.Alerts().empty() && i < end) {
+      ++frames_after_detection;
+      suspended_after_detection += suspended ? 1 : 0;
+    }
+    if (i == end - 1) {
+      const auto alerts = monitor.Alerts();
+      ASSERT_EQ(alerts.size(), 1u);
+      EXPECT_EQ(alerts[0].trigger, "class_mix");
+      EXPECT_GE(alerts[0].detected_frame, int64_t(onset));
+      EXPECT_EQ(alerts[0].state, "open") << alerts[0].ToJson().dump(1);
+    }
+  }
+  // Suspended from the detection to the end of the change, without a gap.
+  EXPECT_GT(frames_after_detection, 0u);
+  EXPECT_EQ(suspended_after_detection, frames_after_detection);
+  // Then the items are as before, and the alert resolves.
+  const auto alerts = monitor.Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].state, "resolved");
+  EXPECT_FALSE(monitor.Suspension("plant", "cam-1").has_value());
+}
+
 TEST_F(DriftStream, AChangeOnlyTheEmbeddingsSeeIsFoundByTheirTest) {
   // From the onset the model's features are those of the images upside down, while the
   // quality metrics, confidence and predicted classes stay as before: only the embedding test

@@ -23,13 +23,17 @@
 //
 // Alerts: one alert per stream at a time. It opens at the first alarm, with its onset estimated
 // as the frame where the alarming CUSUM last left zero; later alarms keep it open and refresh
-// what moved; it resolves after `resolve_frames` frames without an alarm. An alert that has
-// tightened the stream's decisions (DriftAction::kTighten) for `reference_frames` frames after
-// its onset is absorbed instead: it resolves, the stream learns a new reference from its next
-// frame (the fault is its normal now), and its decisions stay tightened for that fault until
-// Relearn(). What changes next is then found against the new reference; a change the shift
-// certificate does not cover (items_changed, unexplained) suspends. Streams are kept in memory
-// only: after a restart every stream learns its reference again, without its restrictions.
+// what moved; it resolves after `resolve_frames` frames without an alarm, once every quantity
+// that alarmed during it is nearer its reference since the last alarm than its level during
+// the alert (a lasting change need not alarm again within `resolve_frames`: a class mix
+// measured against a short reference alarms every few hundred frames, and its alert must not
+// lift in between). An alert that has tightened the stream's decisions (DriftAction::kTighten)
+// for `reference_frames` frames after its onset is absorbed instead: it resolves, the stream
+// learns a new reference from its next frame (the fault is its normal now), and its decisions
+// stay tightened for that fault until Relearn(). What changes next is then found against the
+// new reference; a change the shift certificate does not cover (items_changed, unexplained)
+// suspends. Streams are kept in memory only: after a restart every stream learns its reference
+// again, without its restrictions.
 //
 // Thread-safety: Observe(), Suspension() and the read methods may be called from any thread.
 // The sink is called with the monitor's lock released, in the order alerts change.
@@ -100,7 +104,7 @@ struct DriftOptions {
   size_t class_window = 50;             // frames per chi-square of the predicted classes
   double frames_per_false_alarm = 1e6;  // per stream, all quantities together
   double k = 0.5;  // CUSUM allowance, in long-run standard deviations (plus the reference's error)
-  size_t resolve_frames = 1000;  // frames without an alarm that resolve an alert
+  size_t resolve_frames = 1000;  // frames without an alarm before an alert may resolve
   // What a stream's open alert does to its automatic decisions.
   DriftAction action = DriftAction::kSuspend;
   int64_t first_alert_id = 1;  // so that ids continue those already stored
@@ -238,6 +242,9 @@ class DriftMonitor {
   // Bounds the alerts kept in memory (the store keeps them all).
   void TrimAlerts();
   void AddToHistory(Stream& s, const DriftObservation& o, int64_t frame);
+  // Whether any quantity that alarmed during the stream's open alert is still off its reference
+  // since the last alarm (which keeps the alert open).
+  bool AlarmedStillMoved(const Stream& s) const;
 
   const DriftOptions options_;
   const Sink sink_;
