@@ -214,23 +214,27 @@ struct Quantity {
     return alarm && !(up_only && cusum.last_direction() < 0);
   }
 
+  // Sum and count of the kept batch means whose last frame is in (after, up_to].
+  std::pair<double, size_t> BatchesIn(int64_t after, int64_t up_to) const {
+    double total = 0;
+    size_t n = 0;
+    for (const auto& [frame, mean] : recent) {
+      if (frame > after && frame <= up_to) {
+        total += mean;
+        ++n;
+      }
+    }
+    return {total, n};
+  }
+
   // Whether the values after `last_alarm` are still nearer the level they had during the alert
   // (from `onset` to `last_alarm`) than the reference's: the likelier of "changed as during
   // the alert" and "back to the reference", weighing both alike. What keeps an alert open once
   // its CUSUM has been quiet for a while: a change that lasts keeps its level without
   // necessarily alarming again within `resolve_frames`.
   bool StillMoved(int64_t onset, int64_t last_alarm) const {
-    double during = 0, after = 0;
-    size_t n_during = 0, n_after = 0;
-    for (const auto& [f, mean] : recent) {
-      if (f > last_alarm) {
-        after += mean;
-        ++n_after;
-      } else if (f >= onset) {
-        during += mean;
-        ++n_during;
-      }
-    }
+    const auto [during, n_during] = BatchesIn(onset - 1, last_alarm);
+    const auto [after, n_after] = BatchesIn(last_alarm, INT64_MAX);
     if (n_during == 0 || n_after == 0) return false;
     const double moved = during / double(n_during) - ref.mean;
     const double now = after / double(n_after) - ref.mean;
@@ -239,14 +243,7 @@ struct Quantity {
 
   // The move since `onset_frame`, and whether it is significant.
   std::optional<DriftMove> MoveSince(int64_t onset_frame, bool force) const {
-    double total = 0;
-    size_t n = 0;
-    for (const auto& [frame, mean] : recent) {
-      if (frame > onset_frame) {
-        total += mean;
-        ++n;
-      }
-    }
+    auto [total, n] = BatchesIn(onset_frame, INT64_MAX);
     if (n == 0 && !recent.empty()) {
       total = recent.back().second;
       n = 1;

@@ -43,7 +43,6 @@ void MixSiteIntoLab(const Dataset& site, double site_share, Dataset& train, Data
   for (size_t r = 0; r < repeats; ++r) train.Extend(site_fit);
 }
 
-// The lab's images, conformed to `model`'s input and classes.
 // Every reviewed capture of one part of the site, conformed to `model`.
 StatusOr<SiteReviewed> AllReviewed(const Store& store, const std::string& site, ReviewedPart part,
                                    const Classifier& model,

@@ -242,8 +242,8 @@ class DriftMonitor {
   // Bounds the alerts kept in memory (the store keeps them all).
   void TrimAlerts();
   void AddToHistory(Stream& s, const DriftObservation& o, int64_t frame);
-  // Whether any quantity that alarmed during the stream's open alert is still off its reference
-  // since the last alarm (which keeps the alert open).
+  // Whether any quantity that alarmed during the stream's open alert is, since the last alarm,
+  // still nearer its level during the alert than its reference (which keeps the alert open).
   bool AlarmedStillMoved(const Stream& s) const;
 
   const DriftOptions options_;
