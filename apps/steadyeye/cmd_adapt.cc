@@ -25,6 +25,7 @@ struct AdaptArgs {
   uint64_t seed = 1;
   AdaptOptions options;
   int threads = 0;
+  std::string priority;
 };
 
 // The images a site would send: `data`, under `condition` when one is given.
@@ -116,7 +117,11 @@ void AddAdaptCommand(CLI::App& app, int& exit_code) {
                   "Weight of the training statistics, in images (0: replace them)")
       ->capture_default_str();
   cmd->add_option("--threads", a->threads, "Compute threads (0 = all cores)");
-  cmd->callback([a, &exit_code] { exit_code = RunAdapt(*a); });
+  AddPriorityOption(*cmd, a->priority);
+  cmd->callback([a, &exit_code] {
+    ApplyPriority(a->priority);
+    exit_code = RunAdapt(*a);
+  });
 }
 
 }  // namespace steadyeye::cli

@@ -13,7 +13,8 @@
 //
 // A separate process rather than a thread of the server: training's compute threads (--threads)
 // are then bounded by the operating system's scheduler alone and never share LibTorch's global
-// thread pool with serving.
+// thread pool with serving. The process runs at idle CPU priority by default (--priority,
+// core/priority.h), so its training waits whenever a request thread of the server wants a core.
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -45,6 +46,7 @@ struct LoopArgs {
   bool once = false;
   SiteRetrainOptions retrain;
   SiteGateOptions gate;
+  std::string priority;
   LoopArgs() { gate.min_shadow_images = 100; }
 };
 
@@ -384,7 +386,11 @@ void AddLoopCommand(CLI::App& app, int& exit_code) {
                   "gate judges it (0: judge at once)")
       ->capture_default_str();
   cmd->add_flag("--dry-run", a->gate.dry_run, "Judge and log, but never promote");
-  cmd->callback([a, &exit_code] { exit_code = RunLoop(*a); });
+  AddPriorityOption(*cmd, a->priority);
+  cmd->callback([a, &exit_code] {
+    ApplyPriority(a->priority);
+    exit_code = RunLoop(*a);
+  });
 }
 
 }  // namespace steadyeye::cli

@@ -15,9 +15,11 @@ struct RetrainArgs {
   std::string store;
   std::string lab_data = "fashion-mnist";
   SiteRetrainOptions options;
+  std::string priority;
 };
 
 int RunRetrain(RetrainArgs& a) {
+  ApplyPriority(a.priority);
   auto store = OpenSqliteStore(a.store);
   if (!store.ok()) return Fail(store.status());
   auto lab = ResolveDataRef(a.lab_data, DataPurpose::kTraining);
@@ -73,6 +75,7 @@ void AddRetrainCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", o.training.seed, "Random seed")->capture_default_str();
   cmd->add_flag("!--standard", o.training.robust, "Fine-tune without production conditions");
   AddThreadsOption(*cmd, o.training.threads);
+  AddPriorityOption(*cmd, a->priority);
   AddRiskOptions(*cmd, o.alpha, o.delta);
   cmd->callback([a, &exit_code] { exit_code = RunRetrain(*a); });
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "steadyeye/core/priority.h"
 #include "steadyeye/core/progress.h"
 #include "steadyeye/model/predict.h"
 
@@ -118,6 +119,26 @@ std::string DescribeCalibration(const Calibration& c) {
 void AddThreadsOption(CLI::App& cmd, int& threads) {
   cmd.add_option("--threads", threads, "Compute threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
+}
+
+void AddPriorityOption(CLI::App& cmd, std::string& priority) {
+  priority = "idle";
+  cmd.add_option("--priority", priority,
+                 "CPU priority: idle (SCHED_IDLE: only cycles serving leaves) or normal")
+      ->check(CLI::IsMember({"idle", "normal"}))
+      ->capture_default_str();
+}
+
+void ApplyPriority(const std::string& priority) {
+  if (priority != "idle") return;
+  if (const Status s = RunAtIdleCpuPriority(); !s.ok()) {
+    std::fprintf(stderr, "steadyeye: warning: running at normal CPU priority: %s\n",
+                 s.message().c_str());
+    return;
+  }
+  std::fprintf(stderr,
+               "steadyeye: at idle CPU priority (SCHED_IDLE; --priority normal to "
+               "compete with serving)\n");
 }
 
 }  // namespace steadyeye::cli

@@ -67,6 +67,14 @@ StatusOr<RobustnessResult> EvaluateWithProgress(const Classifier& model, const D
 // Adds the shared --threads flag.
 void AddThreadsOption(CLI::App& cmd, int& threads);
 
+// Adds --priority idle|normal to a command that does background work beside a server
+// (core/priority.h); `priority` holds its default, "idle".
+void AddPriorityOption(CLI::App& cmd, std::string& priority);
+
+// Applies --priority. A refusal is a warning on stderr, not a failure: the work still runs, at
+// normal priority.
+void ApplyPriority(const std::string& priority);
+
 // Each subcommand registers itself and its callback on `app`; the callback stores its exit code.
 void AddTrainCommand(CLI::App& app, int& exit_code);
 void AddEvalCommand(CLI::App& app, int& exit_code);

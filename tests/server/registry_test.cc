@@ -328,7 +328,9 @@ TEST_F(Registry, AnAdaptedSiteModelIsServedOnlyOnceTheGatePassesIt) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("site plant-d has no challenger"), std::string::npos) << r.err;
 
-  r = RunCommand(Binary() + " adapt --store " + store + " --site plant-d");
+  // At normal priority, as the tests' other background commands: a parallel test could otherwise
+  // hold both cores and starve it (the default, idle, is checked by the loop test below).
+  r = RunCommand(Binary() + " adapt --priority normal --store " + store + " --site plant-d");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto listed = json::parse(Models("list --json --store " + store).out);
   ASSERT_EQ(listed.size(), 2u) << listed;
@@ -415,6 +417,7 @@ TEST_F(Registry, TheLoopRetrainsASiteWithNewReviewedImagesAndTheGatePassesIt) {
                            " --retrain-every 100 --shift-images 100 --no-alert-trigger";
   r = RunCommand(loop);
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("at idle CPU priority (SCHED_IDLE"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("plant-d (reviewed:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("scored in the shadow until it has 100 live images"), std::string::npos)
       << r.out;
@@ -471,7 +474,7 @@ TEST_F(Registry, TheLoopRetrainsASiteWithNewReviewedImagesAndTheGatePassesIt) {
 
   // The alert trigger: too few reviewed images to retrain on (as set here), so plant-f gets a
   // label-free adaptation, judged at once (no shadow asked for). plant-d has no alert.
-  const std::string on_alert = Binary() + " loop --once --store " + store +
+  const std::string on_alert = Binary() + " loop --once --priority normal --store " + store +
                                " --retrain-every 0 --min-reviewed 100000 --shift-images 100 "
                                "--min-shadow 0";
   r = RunCommand(on_alert);
@@ -520,7 +523,7 @@ TEST_F(Registry, AfterPromotingForAnAlertTheLoopRetakesTheSiteBaselineAndTheServ
   auto c = server->Client();
   EXPECT_EQ(c.Get("/v1/sites/plant-g/baseline")->status, 404);
 
-  r = RunCommand(Binary() + " loop --once --store " + store +
+  r = RunCommand(Binary() + " loop --once --priority normal --store " + store +
                  " --retrain-every 0 --shift-images 100 --min-shadow 0 --margin 0.1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("plant-g (drift-alert:"), std::string::npos) << r.out;
