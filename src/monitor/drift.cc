@@ -292,6 +292,9 @@ struct DriftMonitor::Stream {
   int64_t last_time_ms = 0;                            // of the newest frame
   std::optional<size_t> open_alert;                    // index into alerts_
   std::vector<size_t> alarmed;  // the quantities that alarmed during the open alert
+  // Predicted classes of the frames since the open alert opened (its detection), and how many.
+  std::vector<int64_t> open_counts;
+  int64_t open_frames = 0;
   int64_t last_alarm_frame = 0;
   bool fitted = false;
   bool can_tighten = false;  // as the last frame's DriftObservation said
@@ -438,7 +441,12 @@ std::optional<std::string> DriftMonitor::Observe(const DriftObservation& o) {
       current = &Restart({o.site, o.camera});
       current->absorbed = std::move(kept);
     }
+    if (current->open_alert) {
+      ++current->open_counts[size_t(label)];
+      ++current->open_frames;
+    }
     if (options_.action != DriftAction::kNone) suspension = RestrictionOf(*current);
+    if (current->open_alert && SparesClass(*current, label)) suspension.reset();
   }
   Notify(events);
   return suspension;
@@ -540,7 +548,11 @@ void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t tim
   const Quantity& q = s.quantities[alarmed];
   s.last_alarm_frame = frame;
   const bool opening = !s.open_alert;
-  if (opening) s.alarmed.clear();
+  if (opening) {
+    s.alarmed.clear();
+    s.open_counts.assign(options_.num_classes, 0);
+    s.open_frames = 0;
+  }
   if (std::find(s.alarmed.begin(), s.alarmed.end(), alarmed) == s.alarmed.end())
     s.alarmed.push_back(alarmed);
   if (opening) {
@@ -589,6 +601,33 @@ bool DriftMonitor::AlarmedStillMoved(const Stream& s) const {
     if (quantity.enabled && quantity.StillMoved(onset, s.last_alarm_frame)) return true;
   }
   return false;
+}
+
+bool DriftMonitor::SparesClass(const Stream& s, int label) const {
+  const DriftAlert& a = alerts_[*s.open_alert];
+  if (!options_.restrict_risen_classes_only || a.reason != "items_changed" ||
+      std::find(s.alarmed.begin(), s.alarmed.end(), kClassMix) == s.alarmed.end())
+    return false;
+  // Changed items are mistaken for some classes, whose share then rises; frames predicted as
+  // the others are as right as before. The binomial z of each class's count since the alert
+  // opened, with the reference's own error in its variance, as in ClassMixZ.
+  // Ten classes checked at every frame: one rises by chance now and then, and in the first
+  // frames the class the items are taken for may not have risen far yet. So nothing is spared
+  // before two class windows, and a frame only when its own class is well within chance.
+  constexpr double kWithinChanceZ = 2;
+  if (s.open_frames < 2 * int64_t(options_.class_window)) return false;
+  const double n = double(s.open_frames);
+  const double inflation = 1 + n / double(options_.reference_frames);
+  bool any_risen = false;
+  double label_z = 0;
+  for (size_t c = 0; c < s.open_counts.size(); ++c) {
+    const double p = s.class_shares[c];
+    const double z =
+        (double(s.open_counts[c]) - n * p) / std::sqrt(std::max(n * p * (1 - p) * inflation, 1e-9));
+    any_risen = any_risen || z > options_.risen_class_z;
+    if (int(c) == label) label_z = z;
+  }
+  return any_risen && label_z <= kWithinChanceZ;
 }
 
 void DriftMonitor::AddToHistory(Stream& s, const DriftObservation& o, int64_t frame) {

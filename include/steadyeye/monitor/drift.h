@@ -107,6 +107,12 @@ struct DriftOptions {
   size_t resolve_frames = 1000;  // frames without an alarm before an alert may resolve
   // What a stream's open alert does to its automatic decisions.
   DriftAction action = DriftAction::kSuspend;
+  // An open items_changed alert whose class mix alarmed restricts only the frames predicted as
+  // a class whose share rose since the alert opened (z above `risen_class_z`, the reference's
+  // error included): the classes the changed items are taken for. Until the frames since the
+  // alert opened name such a class, it restricts every frame. Off: every frame, always.
+  bool restrict_risen_classes_only = true;
+  double risen_class_z = 3;
   int64_t first_alert_id = 1;  // so that ids continue those already stored
   // Every this many frames a stream adds a point to its history (see History()).
   size_t history_every = 100;
@@ -192,8 +198,10 @@ class DriftMonitor {
   explicit DriftMonitor(const DriftOptions& options, Sink sink = {});
   ~DriftMonitor();
 
-  // Observes a frame; returns what Suspension() would say for its stream just after it, so the
-  // serving path looks the stream up once per frame.
+  // Observes a frame; returns the restriction on this frame's decision: what Suspension()
+  // would say for its stream just after it, except for a frame of a class an items_changed
+  // alert does not restrict (DriftOptions::restrict_risen_classes_only), which gets nullopt.
+  // The serving path looks the stream up once per frame.
   std::optional<std::string> Observe(const DriftObservation& observation);
   // Observes the answer to an audit of one of the stream's automatic decisions: whether the
   // model's label was right. An audit error rate that rises is a drift even when nothing else
@@ -245,6 +253,8 @@ class DriftMonitor {
   // Whether any quantity that alarmed during the stream's open alert is, since the last alarm,
   // still nearer its level during the alert than its reference (which keeps the alert open).
   bool AlarmedStillMoved(const Stream& s) const;
+  // Whether the open alert of `s` (which has one) leaves frames predicted as `label` alone.
+  bool SparesClass(const Stream& s, int label) const;
 
   const DriftOptions options_;
   const Sink sink_;
