@@ -428,7 +428,8 @@ TEST_F(Registry, TheLoopRetrainsASiteWithNewReviewedImagesAndTheGatePassesIt) {
   server = ServeStore("store-retrain", "--drift-reference 300 --registry-poll 0.1");
   ASSERT_TRUE(server->started()) << server->Log();
   auto c = server->Client();
-  for (int wait = 0; wait < 100; ++wait) {
+  // Generous waits: the test shares 2 cores with another test under `ctest -j 2`.
+  for (int wait = 0; wait < 400; ++wait) {
     if (json::parse(c.Get("/readyz")->body)["shadows"].contains("plant-d")) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -440,7 +441,7 @@ TEST_F(Registry, TheLoopRetrainsASiteWithNewReviewedImagesAndTheGatePassesIt) {
           .exit_code,
       0);
   const std::string challenger = json::parse(Models("list --json --store " + store).out)[1]["id"];
-  for (int wait = 0; wait < 100; ++wait) {  // the server saves its counts at every registry poll
+  for (int wait = 0; wait < 300; ++wait) {  // the server saves its counts at every registry poll
     const auto shown = json::parse(Models("show --store " + store + " " + challenger).out);
     if (shown["shadow"].value("plant-d", json::object()).value("images", 0) >= 100) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
