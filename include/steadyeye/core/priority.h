@@ -3,9 +3,10 @@
 // On a small machine a bounded thread count is not enough: one training thread still takes a
 // core the server's request threads want in bursts, and under the default scheduler a woken
 // request thread can wait behind it. Linux's SCHED_IDLE policy runs a thread only when no
-// ordinary thread wants the core, so serving keeps its latency and training still gets every
-// cycle serving leaves. (nice 19 was tried first: it lowers training's share, not the wait of a
-// woken request thread; docs/BENCHMARKS.md has both.)
+// ordinary thread wants the core, and training still gets every cycle serving leaves. Measured
+// beside serve_bench on 2 vCPUs (docs/BENCHMARKS.md): the median latency during retraining
+// halves against normal priority; the p99 stays near 2x idle there, as it does beside a bare
+// idle-priority spin loop, so that part is the machine's and not the scheduler's.
 #pragma once
 
 #include "steadyeye/core/status.h"

@@ -108,9 +108,11 @@ struct DriftOptions {
   // What a stream's open alert does to its automatic decisions.
   DriftAction action = DriftAction::kSuspend;
   // An open items_changed alert whose class mix alarmed restricts only the frames predicted as
-  // a class whose share rose since the alert opened (z above `risen_class_z`, the reference's
-  // error included): the classes the changed items are taken for. Until the frames since the
-  // alert opened name such a class, it restricts every frame. Off: every frame, always.
+  // a class whose share rose since the alert opened: the classes the changed items are taken
+  // for. A class has risen at a binomial z above `risen_class_z` (the reference's error
+  // included); a frame is spared only when its own class is within chance (z <= 2), and not in
+  // the first two class windows after the alert opened. Until some class has risen, every frame
+  // is restricted. Off: every frame, always.
   bool restrict_risen_classes_only = true;
   double risen_class_z = 3;
   int64_t first_alert_id = 1;  // so that ids continue those already stored
