@@ -27,6 +27,7 @@ constexpr double kMoveSignificance = 5;      // z of a mean since onset that cou
 constexpr double kMoveEffect = 0.2;          // and its least effect (a small one, in Cohen's terms)
 constexpr double kLevelShare = 0.05;         // least spread of a metric, as a share of its level
 constexpr double kClipSpreads = 3;           // frame values are clipped this far past the reference
+constexpr double kClipRobustSpreads = 10;    // and at most this many robust spreads from its median
 constexpr size_t kTimeMarks = 5000;          // frame-time marks kept per stream (one per batch)
 constexpr size_t kMinReferenceBatches = 10;  // as FitBatchReference needs
 
@@ -173,11 +174,22 @@ struct Quantity {
       // of the metric's level are not told apart.
       std::vector<double> sorted = values;
       std::sort(sorted.begin(), sorted.end());
-      frame_sd =
-          std::max({frame_sd, kLevelShare * std::abs(QuantileOfSorted(sorted, 0.5)), resolution});
+      const double median = QuantileOfSorted(sorted, 0.5);
+      const double least_sd = std::max(kLevelShare * std::abs(median), resolution);
+      frame_sd = std::max(frame_sd, least_sd);
       // One odd frame moves a batch mean by at most a few spreads.
       clip_low = QuantileOfSorted(sorted, 0.001) - kClipSpreads * frame_sd;
       clip_high = QuantileOfSorted(sorted, 0.999) + kClipSpreads * frame_sd;
+      // A heavy-tailed metric (the displacement found by phase correlation on a dusty lens
+      // jumps now and then to a spurious peak) has its 99.9% quantile far out, and a few such
+      // frames in one batch alarmed stationary streams. The robust spread (1.4826 x MAD, with
+      // the same floor as the spread) bounds the clip there; for a normal metric the quantile
+      // bound, about 6 spreads out, stays the tighter one.
+      const double robust_sd = std::max(1.4826 * MedianAbsoluteDeviation(sorted, median), least_sd);
+      if (robust_sd > 0) {
+        clip_low = std::max(clip_low, median - kClipRobustSpreads * robust_sd);
+        clip_high = std::min(clip_high, median + kClipRobustSpreads * robust_sd);
+      }
       for (double& v : values) v = std::clamp(v, clip_low, clip_high);
     }
     if (!(frame_sd > 0)) return;
