@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "sanitizer_allocator.h"
 #include "steadyeye/core/allocator.h"
 #include "steadyeye/model/classifier.h"
 
@@ -17,6 +18,7 @@ std::atomic<int> configured_threads{0};
 
 void ConfigureCompute(int threads) {
   TuneAllocatorForLargeBuffers();
+  UseReusingAllocatorUnderAddressSanitizer();
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   // More threads than cores makes OpenMP's barriers collapse when one is descheduled.
   configured_threads = threads <= 0 ? cores : std::min(threads, cores);
