@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <numeric>
 #include <random>
 
 #include "steadyeye/core/quantile.h"
@@ -31,6 +32,13 @@ constexpr double kClipRobustSpreads = 10;    // and at most this many robust spr
 constexpr size_t kTimeMarks = 5000;          // frame-time marks kept per stream (one per batch)
 constexpr size_t kMinReferenceBatches = 10;  // as FitBatchReference needs
 
+// Class shares are themselves estimated from the reference, which adds about n / reference
+// frames to the variance of a count over n frames: without this factor a short reference would
+// look like a change.
+double ReferenceErrorInflation(double n, size_t reference_frames) {
+  return 1 + n / double(reference_frames);
+}
+
 // The chi-square of a window's predicted-class counts against the reference shares, turned
 // into an approximately standard normal value (Wilson and Hilferty, 1931) when frames are
 // independent.
@@ -41,15 +49,39 @@ double ClassMixZ(const std::vector<int64_t>& counts, const std::vector<double>& 
     const double expected = shares[c] * double(n);
     chi2 += (double(counts[c]) - expected) * (double(counts[c]) - expected) / expected;
   }
-  // The shares are themselves estimated from the reference, which adds about n / reference
-  // frames to each term's variance: without this, a short reference would look like a change.
-  chi2 /= 1 + double(n) / double(reference_frames);
+  chi2 /= ReferenceErrorInflation(double(n), reference_frames);
   const double df = double(counts.size() - 1);
   const double v = 2.0 / (9.0 * df);
   return (std::cbrt(chi2 / df) - (1 - v)) / std::sqrt(v);
 }
 
+bool SameLabels(const std::vector<RisenClass>& x, const std::vector<RisenClass>& y) {
+  return std::equal(x.begin(), x.end(), y.begin(), y.end(),
+                    [](const RisenClass& a, const RisenClass& b) { return a.label == b.label; });
+}
+
+// "; more often predicted as Bag (19% of frames since the alert opened, 10% before)", naming
+// each risen class.
+std::string TakenFor(const std::vector<RisenClass>& risen) {
+  auto percent = [](double share) { return std::to_string(int(std::lround(100 * share))) + "%"; };
+  std::string words;
+  for (const RisenClass& r : risen) {
+    words += words.empty() ? "; more often predicted as " : ", ";
+    words += r.name + " (" + percent(r.share) + " of frames since the alert opened, " +
+             percent(r.reference_share) + " before)";
+  }
+  return words;
+}
+
 }  // namespace
+
+nlohmann::json RisenClass::ToJson() const {
+  return {{"label", label},
+          {"name", name},
+          {"share", share},
+          {"reference_share", reference_share},
+          {"z", z}};
+}
 
 const char* DriftEventName(DriftEvent event) {
   switch (event) {
@@ -71,6 +103,8 @@ nlohmann::json DriftMove::ToJson() const {
 nlohmann::json DriftAlert::ToJson() const {
   nlohmann::json moves = nlohmann::json::array();
   for (const auto& m : metrics) moves.push_back(m.ToJson());
+  nlohmann::json risen = nlohmann::json::array();
+  for (const auto& r : risen_classes) risen.push_back(r.ToJson());
   return {{"id", id},
           {"site", site},
           {"camera", camera},
@@ -87,6 +121,7 @@ nlohmann::json DriftAlert::ToJson() const {
           {"cause", cause},
           {"action", action},
           {"accuracy_impact", accuracy_impact},
+          {"risen_classes", risen},
           {"decisions", decisions},
           {"absorbed", absorbed},
           {"tightened", decisions != "unchanged"}};
@@ -304,9 +339,8 @@ struct DriftMonitor::Stream {
   int64_t last_time_ms = 0;                            // of the newest frame
   std::optional<size_t> open_alert;                    // index into alerts_
   std::vector<size_t> alarmed;  // the quantities that alarmed during the open alert
-  // Predicted classes of the frames since the open alert opened (its detection), and how many.
+  // Predicted classes of the frames since the open alert opened (its detection).
   std::vector<int64_t> open_counts;
-  int64_t open_frames = 0;
   int64_t last_alarm_frame = 0;
   bool fitted = false;
   bool can_tighten = false;  // as the last frame's DriftObservation said
@@ -453,10 +487,7 @@ std::optional<std::string> DriftMonitor::Observe(const DriftObservation& o) {
       current = &Restart({o.site, o.camera});
       current->absorbed = std::move(kept);
     }
-    if (current->open_alert) {
-      ++current->open_counts[size_t(label)];
-      ++current->open_frames;
-    }
+    if (current->open_alert) ++current->open_counts[size_t(label)];
     if (options_.action != DriftAction::kNone) suspension = RestrictionOf(*current);
     if (current->open_alert && SparesClass(*current, label)) suspension.reset();
   }
@@ -563,7 +594,6 @@ void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t tim
   if (opening) {
     s.alarmed.clear();
     s.open_counts.assign(options_.num_classes, 0);
-    s.open_frames = 0;
   }
   if (std::find(s.alarmed.begin(), s.alarmed.end(), alarmed) == s.alarmed.end())
     s.alarmed.push_back(alarmed);
@@ -595,11 +625,14 @@ void DriftMonitor::OnAlarm(Stream& s, size_t alarmed, int64_t frame, int64_t tim
   });
   a.metrics = moves;
   const DriftDiagnosis d = DiagnoseDrift(a.metrics);
-  const bool changed = d.reason != a.reason;
+  bool changed = d.reason != a.reason;
   a.reason = d.reason;
   a.decisions = DriftRestriction(options_.action, a.reason, s.can_tighten);
-  a.cause = d.cause;
   a.action = d.action;
+  std::vector<RisenClass> risen = RisenClasses(s);
+  changed = changed || !SameLabels(risen, a.risen_classes);
+  a.risen_classes = std::move(risen);
+  a.cause = d.cause + TakenFor(a.risen_classes);
   if (auto conf = s.quantities[kConfidence].MoveSince(a.onset_frame, true))
     a.accuracy_impact = conf->recent - conf->reference;
   if (opening || changed)
@@ -615,31 +648,57 @@ bool DriftMonitor::AlarmedStillMoved(const Stream& s) const {
   return false;
 }
 
-bool DriftMonitor::SparesClass(const Stream& s, int label) const {
+std::vector<double> DriftMonitor::ClassRises(const Stream& s) const {
   const DriftAlert& a = alerts_[*s.open_alert];
   if (!options_.restrict_risen_classes_only || a.reason != "items_changed" ||
       std::find(s.alarmed.begin(), s.alarmed.end(), kClassMix) == s.alarmed.end())
-    return false;
+    return {};
   // Changed items are mistaken for some classes, whose share then rises; frames predicted as
-  // the others are as right as before. The binomial z of each class's count since the alert
-  // opened, with the reference's own error in its variance, as in ClassMixZ.
-  // Ten classes checked at every frame: one rises by chance now and then, and in the first
-  // frames the class the items are taken for may not have risen far yet. So nothing is spared
-  // before two class windows, and a frame only when its own class is well within chance.
-  constexpr double kWithinChanceZ = 2;
-  if (s.open_frames < 2 * int64_t(options_.class_window)) return false;
-  const double n = double(s.open_frames);
-  const double inflation = 1 + n / double(options_.reference_frames);
-  bool any_risen = false;
-  double label_z = 0;
-  for (size_t c = 0; c < s.open_counts.size(); ++c) {
+  // the others are as right as before. The reference's own error is in the variance, as in
+  // ClassMixZ. In the first frames the class the items are taken for may not have risen far
+  // yet, so nothing is told before two class windows.
+  const int64_t open_frames =
+      std::accumulate(s.open_counts.begin(), s.open_counts.end(), int64_t{0});
+  if (open_frames < 2 * int64_t(options_.class_window)) return {};
+  const double n = double(open_frames);
+  const double inflation = ReferenceErrorInflation(n, options_.reference_frames);
+  std::vector<double> z(s.open_counts.size());
+  for (size_t c = 0; c < z.size(); ++c) {
     const double p = s.class_shares[c];
-    const double z =
+    z[c] =
         (double(s.open_counts[c]) - n * p) / std::sqrt(std::max(n * p * (1 - p) * inflation, 1e-9));
-    any_risen = any_risen || z > options_.risen_class_z;
-    if (int(c) == label) label_z = z;
   }
-  return any_risen && label_z <= kWithinChanceZ;
+  return z;
+}
+
+bool DriftMonitor::SparesClass(const Stream& s, int label) const {
+  // Ten classes checked at every frame: one rises by chance now and then, so a frame is spared
+  // only when its own class is well within chance.
+  constexpr double kWithinChanceZ = 2;
+  const std::vector<double> z = ClassRises(s);
+  const bool any_risen =
+      std::any_of(z.begin(), z.end(), [&](double c) { return c > options_.risen_class_z; });
+  return any_risen && z[size_t(label)] <= kWithinChanceZ;
+}
+
+std::vector<RisenClass> DriftMonitor::RisenClasses(const Stream& s) const {
+  const std::vector<double> z = ClassRises(s);
+  const double n = double(std::accumulate(s.open_counts.begin(), s.open_counts.end(), int64_t{0}));
+  std::vector<RisenClass> risen;
+  for (size_t c = 0; c < z.size(); ++c) {
+    if (z[c] <= options_.risen_class_z) continue;
+    RisenClass r;
+    r.label = int(c);
+    r.name =
+        c < options_.class_names.size() ? options_.class_names[c] : "class " + std::to_string(c);
+    r.share = double(s.open_counts[c]) / n;
+    r.reference_share = s.class_shares[c];
+    r.z = z[c];
+    risen.push_back(std::move(r));
+  }
+  std::sort(risen.begin(), risen.end(),
+            [](const RisenClass& x, const RisenClass& y) { return x.z > y.z; });
+  return risen;
 }
 
 void DriftMonitor::AddToHistory(Stream& s, const DriftObservation& o, int64_t frame) {

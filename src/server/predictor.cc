@@ -196,6 +196,7 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Create(std::unique_ptr<Classifie
   if (options.drift) {
     DriftOptions drift = *options.drift;
     drift.num_classes = shared->num_classes();
+    drift.class_names = shared->card().class_names;
     drift.audit_rate = options.audit_rate;
     p->monitor_ = std::make_unique<DriftMonitor>(drift, options.drift_sink);
   }

@@ -218,6 +218,8 @@ TEST_F(DriftStream, ALastingChangeKeepsItsAlertOpenWhileItsCusumIsQuiet) {
   DriftOptions options;
   options.reference_frames = 300;
   options.resolve_frames = 300;
+  options.class_names = {"T-shirt_top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle_boot"};
   DriftMonitor monitor(options);
   const size_t onset = 600, end = 5000, last = 7000;
   constexpr int kTrouser = 1, kBag = 8;
@@ -247,6 +249,16 @@ TEST_F(DriftStream, ALastingChangeKeepsItsAlertOpenWhileItsCusumIsQuiet) {
       EXPECT_EQ(alerts[0].trigger, "class_mix");
       EXPECT_GE(alerts[0].detected_frame, int64_t(onset));
       EXPECT_EQ(alerts[0].state, "open") << alerts[0].ToJson().dump(1);
+      // The alert names the class the changed items are taken for, with its shares.
+      const nlohmann::json json = alerts[0].ToJson();
+      ASSERT_FALSE(json["risen_classes"].empty()) << json.dump(1);
+      EXPECT_EQ(json["risen_classes"][0]["label"], kBag) << json.dump(1);
+      EXPECT_EQ(json["risen_classes"][0]["name"], "Bag");
+      // A bag and a trouser each make about a tenth of the test images.
+      EXPECT_NEAR(json["risen_classes"][0]["share"].get<double>(), 0.2, 0.03);
+      EXPECT_NEAR(json["risen_classes"][0]["reference_share"].get<double>(), 0.1, 0.03);
+      EXPECT_NE(alerts[0].cause.find("more often predicted as Bag (2"), std::string::npos)
+          << alerts[0].cause;
     }
   }
   EXPECT_GT(bags, 0u);

@@ -115,6 +115,8 @@ struct DriftOptions {
   // is restricted. Off: every frame, always.
   bool restrict_risen_classes_only = true;
   double risen_class_z = 3;
+  // The model's class names, for alerts (RisenClass::name); may be empty.
+  std::vector<std::string> class_names;
   int64_t first_alert_id = 1;  // so that ids continue those already stored
   // Every this many frames a stream adds a point to its history (see History()).
   size_t history_every = 100;
@@ -152,6 +154,17 @@ struct DriftMove {
   nlohmann::json ToJson() const;
 };
 
+// A class predicted more often since an alert opened than in the reference: what changed items
+// are taken for.
+struct RisenClass {
+  int label = 0;
+  std::string name;            // DriftOptions::class_names[label], else "class <label>"
+  double share = 0;            // of the frames since the alert opened
+  double reference_share = 0;  // of the reference's frames
+  double z = 0;                // binomial z of the rise, the reference's error included
+  nlohmann::json ToJson() const;
+};
+
 struct DriftAlert {
   int64_t id = 0;  // unique within the monitor, increasing
   std::string site, camera;
@@ -170,6 +183,9 @@ struct DriftAlert {
   // estimate of the change in accuracy (calibrated confidence tracks accuracy in distribution
   // and overstates it under shift, so this is a bound on the loss, not its size).
   double accuracy_impact = 0;
+  // An items_changed alert whose class mix alarmed: the classes that rose (see
+  // DriftOptions::risen_class_z), largest rise first, as of its last alarm; the cause names them.
+  std::vector<RisenClass> risen_classes;
   // DriftRestriction() of the alert's reason when it last changed: "suspended", "tightened"
   // (automatic only at or above the model's shift threshold) or "unchanged".
   std::string decisions = "unchanged";
@@ -257,6 +273,11 @@ class DriftMonitor {
   bool AlarmedStillMoved(const Stream& s) const;
   // Whether the open alert of `s` (which has one) leaves frames predicted as `label` alone.
   bool SparesClass(const Stream& s, int label) const;
+  // The binomial z of each class's count since the open alert of `s` opened, against the
+  // reference's shares; empty while the alert restricts every class (see
+  // DriftOptions::restrict_risen_classes_only).
+  std::vector<double> ClassRises(const Stream& s) const;
+  std::vector<RisenClass> RisenClasses(const Stream& s) const;
 
   const DriftOptions options_;
   const Sink sink_;
