@@ -650,7 +650,7 @@ bool DriftMonitor::AlarmedStillMoved(const Stream& s) const {
 
 std::vector<double> DriftMonitor::ClassRises(const Stream& s) const {
   const DriftAlert& a = alerts_[*s.open_alert];
-  if (!options_.restrict_risen_classes_only || a.reason != "items_changed" ||
+  if (a.reason != "items_changed" ||
       std::find(s.alarmed.begin(), s.alarmed.end(), kClassMix) == s.alarmed.end())
     return {};
   // Changed items are mistaken for some classes, whose share then rises; frames predicted as
@@ -675,6 +675,7 @@ bool DriftMonitor::SparesClass(const Stream& s, int label) const {
   // Ten classes checked at every frame: one rises by chance now and then, so a frame is spared
   // only when its own class is well within chance.
   constexpr double kWithinChanceZ = 2;
+  if (!options_.restrict_risen_classes_only) return false;
   const std::vector<double> z = ClassRises(s);
   const bool any_risen =
       std::any_of(z.begin(), z.end(), [&](double c) { return c > options_.risen_class_z; });

@@ -274,8 +274,8 @@ class DriftMonitor {
   // Whether the open alert of `s` (which has one) leaves frames predicted as `label` alone.
   bool SparesClass(const Stream& s, int label) const;
   // The binomial z of each class's count since the open alert of `s` opened, against the
-  // reference's shares; empty while the alert restricts every class (see
-  // DriftOptions::restrict_risen_classes_only).
+  // reference's shares. Empty unless the alert is items_changed with its class mix alarmed, and
+  // for its first two class windows.
   std::vector<double> ClassRises(const Stream& s) const;
   std::vector<RisenClass> RisenClasses(const Stream& s) const;
 
