@@ -18,6 +18,7 @@ std::atomic<int> configured_threads{0};
 
 void ConfigureCompute(int threads) {
   TuneAllocatorForLargeBuffers();
+  // Installed at load already; the call links the allocator into every program that computes.
   UseReusingAllocatorUnderAddressSanitizer();
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   // More threads than cores makes OpenMP's barriers collapse when one is descheduled.

@@ -55,6 +55,11 @@ double ClassMixZ(const std::vector<int64_t>& counts, const std::vector<double>& 
   return (std::cbrt(chi2 / df) - (1 - v)) / std::sqrt(v);
 }
 
+// Frames since the stream's open alert opened.
+int64_t OpenFrames(const std::vector<int64_t>& open_counts) {
+  return std::accumulate(open_counts.begin(), open_counts.end(), int64_t{0});
+}
+
 bool SameLabels(const std::vector<RisenClass>& x, const std::vector<RisenClass>& y) {
   return std::equal(x.begin(), x.end(), y.begin(), y.end(),
                     [](const RisenClass& a, const RisenClass& b) { return a.label == b.label; });
@@ -657,8 +662,7 @@ std::vector<double> DriftMonitor::ClassRises(const Stream& s) const {
   // the others are as right as before. The reference's own error is in the variance, as in
   // ClassMixZ. In the first frames the class the items are taken for may not have risen far
   // yet, so nothing is told before two class windows.
-  const int64_t open_frames =
-      std::accumulate(s.open_counts.begin(), s.open_counts.end(), int64_t{0});
+  const int64_t open_frames = OpenFrames(s.open_counts);
   if (open_frames < 2 * int64_t(options_.class_window)) return {};
   const double n = double(open_frames);
   const double inflation = ReferenceErrorInflation(n, options_.reference_frames);
@@ -684,7 +688,7 @@ bool DriftMonitor::SparesClass(const Stream& s, int label) const {
 
 std::vector<RisenClass> DriftMonitor::RisenClasses(const Stream& s) const {
   const std::vector<double> z = ClassRises(s);
-  const double n = double(std::accumulate(s.open_counts.begin(), s.open_counts.end(), int64_t{0}));
+  const double n = double(OpenFrames(s.open_counts));
   std::vector<RisenClass> risen;
   for (size_t c = 0; c < z.size(); ++c) {
     if (z[c] <= options_.risen_class_z) continue;
