@@ -3,7 +3,6 @@
 // blockiness, which needs the native 8-pixel grid.
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 #include <vector>
