@@ -66,23 +66,6 @@ TEST_F(QualityGate, DarkBlurredAndVeiledImagesAreFlaggedWithTheirCause) {
             250);
 }
 
-// Sensor noise is measured where the image is flat, so an item's own texture does not hide it.
-TEST_F(QualityGate, NoisyImagesAreFlaggedForNoise) {
-  std::map<QualityMetric, int> noisy;
-  EXPECT_GE(FlaggedShare("gaussian_noise", 3, &noisy), 0.9);
-  EXPECT_GT(noisy[QualityMetric::kNoise], 400);
-  // On a flat grey image the metric reads the noise's standard deviation in grey levels.
-  Image flat(64, 64, 1);
-  for (int y = 0; y < 64; ++y)
-    for (int x = 0; x < 64; ++x) flat.at(x, y) = 128;
-  const auto clean = MeasureQuality(flat, nullptr);
-  const auto noise = MeasureQuality(*ApplyCondition(flat, "gaussian_noise", 1, 7), nullptr);
-  ASSERT_TRUE(clean.ok() && noise.ok());
-  const size_t n = size_t(QualityMetric::kNoise);
-  EXPECT_EQ((*clean)[n], 0);
-  EXPECT_NEAR((*noise)[n], 8.0, 2.0);  // severity 1 adds noise of sd 8
-}
-
 TEST_F(QualityGate, CauseIsWrittenInWords) {
   const Image dark = *ApplyCondition(test_->image(0), "underexposure", 4, 1);
   const auto a = AssessQuality(dark, baseline_);

@@ -32,7 +32,7 @@ enum class QualityMetric {
   kClipped,       // share of pixels at >= 250
   kGlare,         // brightest cell floor minus the median cell floor (4x4 cells, 10th pct)
   kUnevenLight,   // (brightest - darkest) / brightest quadrant 90th percentile
-  kNoise,         // noise standard deviation in the flattest 5% of the image (grey levels)
+  kNoise,         // Immerkaer's estimate of the noise standard deviation (grey levels)
   kBlockiness,    // mean step across 8-pixel block edges / mean step elsewhere (native size)
   kFlatArea,      // share of lit, unclipped pixels in perfectly flat 3x3 neighbourhoods
   kSpread,        // radius of gyration of the lit intensity, as a fraction of the diagonal
