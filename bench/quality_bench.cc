@@ -10,6 +10,7 @@
 // gate's settings are chosen there, never on the test images.
 // With --metric, every cell also gives the share of images that this one metric flagged (in
 // brackets), to see what one metric contributes to the verdict.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -95,29 +96,24 @@ int main(int argc, char** argv) {
   }
   DataRef train_ref, test_ref;
   train_ref.split = Split::kTrain;
-  test_ref.split = Split::kTest;
+  test_ref.split = tune ? Split::kValidation : Split::kTest;
   LoadOptions train_options, test_options;
-  train_options.limit = baseline_limit;
+  // Tuning splits the whole train split as training does, so that no validation image is in
+  // the baseline; the baseline limit then caps the training part (below).
+  train_options.limit = tune ? 0 : baseline_limit;
   test_options.limit = test_limit;
   auto train = LoadDataset(train_ref, train_options);
-  auto test = LoadDataset(test_ref, test_options);
+  const auto test = LoadDataset(test_ref, test_options);
   if (!train.ok() || !test.ok()) {
     std::fprintf(stderr, "cannot load Fashion-MNIST: %s\n",
                  (train.ok() ? test.status() : train.status()).message().c_str());
     return 1;
   }
-  if (tune) {
-    TrainingSplits parts = SplitForTraining(*train);
-    *train = std::move(parts.train);
-    *test = std::move(parts.validation);
-    if (test_limit > 0 && test_limit < test->size()) {
-      std::vector<size_t> first(test_limit);
-      for (size_t i = 0; i < test_limit; ++i) first[i] = i;
-      *test = test->Subset(first);
-    }
-  }
+  if (tune) *train = std::move(SplitForTraining(*train).train);
   std::vector<Image> reference;
-  for (size_t i = 0; i < train->size(); ++i) reference.push_back(train->image(i));
+  const size_t reference_size =
+      baseline_limit > 0 ? std::min(baseline_limit, train->size()) : train->size();
+  for (size_t i = 0; i < reference_size; ++i) reference.push_back(train->image(i));
   const auto baseline = BuildBaseline(reference);
   if (!baseline.ok()) return std::fprintf(stderr, "%s\n", baseline.status().message().c_str()), 1;
 
@@ -128,8 +124,8 @@ int main(int argc, char** argv) {
               MicrosecondsPerImage(small, *baseline, seconds),
               MicrosecondsPerImage(large, *frame_baseline, seconds));
 
-  std::printf("baseline: %zu train images; %zu %s images per cell\n", train->size(), test->size(),
-              tune ? "validation" : "test");
+  std::printf("baseline: %zu train images; %zu %s images per cell\n", reference.size(),
+              test->size(), tune ? "validation" : "test");
   const Rate clean = FlagRate(*test, *baseline);
   std::printf("clean: flagged %.4f (by %s)", clean.flagged, TopMetrics(clean).c_str());
   if (!metric.empty())
