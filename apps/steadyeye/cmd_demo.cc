@@ -7,6 +7,8 @@
 
 #include "common.h"
 #include "steadyeye/core/progress.h"
+#include "steadyeye/model/classifier.h"
+#include "steadyeye/quality/quality.h"
 #include "steadyeye/sim/simulate.h"
 
 namespace steadyeye::cli {
@@ -109,11 +111,30 @@ int RunSimulationStep(const DemoArgs& args, Scenario scenario) {
   return 0;
 }
 
+// Why an existing lab model cannot be reused, or "" when it can. Its quality baseline, learned
+// when it was trained, is stale once a metric's definition changes; the demo would then gate
+// every site with limits that no longer mean what they say. Other load errors are left to the
+// evaluation step, which reports them.
+std::string WhyNotReusable(const std::string& path) {
+  auto model = Classifier::Load(path);
+  if (!model.ok() || (*model)->card().quality_baseline.is_null()) return "";
+  auto baseline = QualityBaseline::FromJson((*model)->card().quality_baseline);
+  if (baseline.status().code() != StatusCode::kFailedPrecondition) return "";
+  return baseline.status().message();
+}
+
 int RunDemo(const DemoArgs& args) {
   // The scenario first: a typo in it should not cost a training run.
   auto scenario = ReadScenario(args);
   if (!scenario.ok()) return Fail(scenario.status());
-  if (args.retrain || !fs::exists(args.model)) {
+  bool must_train = args.retrain || !fs::exists(args.model);
+  if (!must_train) {
+    if (const std::string why = WhyNotReusable(args.model); !why.empty()) {
+      std::printf("== not reusing %s: %s\n", args.model.c_str(), why.c_str());
+      must_train = true;
+    }
+  }
+  if (must_train) {
     std::printf(
         "== training the lab model on fashion-mnist-lab (the train split without the "
         "production pool) -> %s\n",

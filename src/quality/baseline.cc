@@ -198,6 +198,7 @@ nlohmann::json QualityBaseline::ToJson() const {
   }
   return {{"format", "steadyeye-quality-baseline"},
           {"version", kFormatVersion},
+          {"metrics_version", kQualityMetricsVersion},
           {"n", n},
           {"tail", tail},
           {"margin", margin},
@@ -214,6 +215,15 @@ StatusOr<QualityBaseline> QualityBaseline::FromJson(const nlohmann::json& j) {
     }
     if (j.at("version").get<int>() != kFormatVersion) {
       return InvalidArgumentError("unsupported quality baseline version " + j.at("version").dump());
+    }
+    // Baselines written before the field existed were learned with the first definitions.
+    if (const int learned_with = j.value("metrics_version", 1);
+        learned_with != kQualityMetricsVersion) {
+      return FailedPreconditionError(fmt::format(
+          "quality baseline learned with quality metrics version {}, but this build computes "
+          "version {}, so its limits no longer apply; learn it again (a site's: steadyeye quality "
+          "baseline; a model's own: train the model again)",
+          learned_with, kQualityMetricsVersion));
     }
     QualityBaseline b;
     b.n = j.at("n").get<size_t>();

@@ -272,6 +272,14 @@ TEST_F(Cli, QualityGateFlagsADarkFrameWithItsCause) {
       RunCommand(Binary() + " quality --baseline " + Path("broken.json") + " " + clean);
   EXPECT_EQ(broken.exit_code, 1);
   EXPECT_NE(broken.err.find("not valid JSON"), std::string::npos);
+  // A baseline learned with other metric definitions is refused with what to do, not applied.
+  auto stale = nlohmann::json::parse(*ReadFileText(Path("site.json")));
+  stale["metrics_version"] = stale["metrics_version"].get<int>() + 1;
+  ASSERT_TRUE(WriteFileAtomic(*dir_ / "stale.json", stale.dump()).ok());
+  const auto refused =
+      RunCommand(Binary() + " quality --baseline " + Path("stale.json") + " " + clean);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("steadyeye quality baseline"), std::string::npos) << refused.err;
 }
 
 TEST_F(Cli, RobustnessReportWritesPageAndJson) {

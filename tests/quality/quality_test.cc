@@ -1,5 +1,6 @@
 #include "steadyeye/quality/quality.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "fashion_mnist.h"
@@ -109,6 +110,25 @@ TEST_F(QualityGate, BaselineSurvivesAFileRoundTrip) {
   ASSERT_TRUE(a.ok() && b.ok());
   for (size_t m = 0; m < kNumQualityMetrics; ++m) EXPECT_NEAR(a->values[m], b->values[m], 1e-5);
   EXPECT_EQ(a->pass(), b->pass());
+}
+
+// Limits learned under other metric definitions would judge numbers that mean something else.
+TEST_F(QualityGate, ABaselineLearnedWithOtherMetricDefinitionsIsRefused) {
+  nlohmann::json json = baseline_->ToJson();
+  EXPECT_EQ(json["metrics_version"], kQualityMetricsVersion);
+  json["metrics_version"] = kQualityMetricsVersion + 1;
+  const auto newer = QualityBaseline::FromJson(json);
+  EXPECT_EQ(newer.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(newer.status().message().find(
+                fmt::format("learned with quality metrics version {}", kQualityMetricsVersion + 1)),
+            std::string::npos)
+      << newer.status().ToString();
+  EXPECT_NE(newer.status().message().find("learn it again"), std::string::npos);
+
+  // Baselines saved before the field existed were learned with the first definitions.
+  json.erase("metrics_version");
+  const auto unversioned = QualityBaseline::FromJson(json);
+  EXPECT_EQ(unversioned.ok(), kQualityMetricsVersion == 1) << unversioned.status().ToString();
 }
 
 TEST(QualityBaselineErrors, SpecificErrors) {

@@ -387,7 +387,10 @@ TEST_F(Registry, AnAdaptedSiteModelIsServedOnlyOnceTheGatePassesIt) {
 // Retraining, triggered by the loop worker: once a site has enough new reviewed images,
 // `steadyeye loop` fine-tunes the site's model on its reviewed captures (outside the gate's
 // holdout) with a replay of lab images, and gates it. Unlike the adapted model above, it need
-// not trade clean accuracy for the site's: it passes the gate at its default margin.
+// not trade clean accuracy for the site's: it passes the gate at its default margin. (The
+// reviewed replays send one request at a time, so captures are numbered in the stream's order
+// and every run trains and judges on the same images; with several in flight, plant-d's drift
+// monitor once saw its dust stream in an order that raised an alert.)
 TEST_F(Registry, TheLoopRetrainsASiteWithNewReviewedImagesAndTheGatePassesIt) {
   const std::string store = Path("store-retrain");
   const std::string base = VersionOf("m.seye");
@@ -396,7 +399,7 @@ TEST_F(Registry, TheLoopRetrainsASiteWithNewReviewedImagesAndTheGatePassesIt) {
   const std::string replay = Binary() +
                              " replay --server http://127.0.0.1:" + std::to_string(server->port()) +
                              " --images fashion-mnist:test --oracle-reviewer --condition dust "
-                             "--severity 3 --seed 6 ";
+                             "--severity 3 --seed 6 --concurrency 1 ";
   ASSERT_EQ(RunCommand(replay + "--site plant-e --limit 40").exit_code, 0);
   ASSERT_EQ(RunCommand(replay + "--site plant-d --limit 1200").exit_code, 0);
   // plant-f's lamp fails after 400 images: a drift alert.
@@ -500,10 +503,12 @@ TEST_F(Registry, TheLoopRetrainsASiteWithNewReviewedImagesAndTheGatePassesIt) {
 // until the loop promotes a model for the site's alert. It then re-takes the site's quality
 // baseline from the images since the alert's onset, and the server, following the store, judges
 // the next frames against it without a restart. A baseline file that does not load is logged
-// and changes nothing. (The concurrent replay numbers captures in another order each run, so
-// the gate's holdout and the retraining's images differ, and the small fixture model's gain at
-// the site varied from +0.8 to +4.4 points. The gate is not what this test is about: its margin
-// here is 10 points, so that the retrained model passes in every run.)
+// and changes nothing. (The gate is not what this test is about, so its run is made the same
+// every time: with several requests in flight, captures were numbered in another order each run,
+// the gate's holdout and the retraining's images differed, and the small fixture model's gain at
+// the site ranged from -1.1 to +4.4 points, so the gate's "better where it was meant to be"
+// sometimes refused it. One request at a time numbers them in the stream's order. Its margin of
+// 10 points keeps non-inferiority elsewhere from deciding either.)
 TEST_F(Registry, AfterPromotingForAnAlertTheLoopRetakesTheSiteBaselineAndTheServerFollows) {
   const std::string store = Path("store-rebaseline");
   ASSERT_EQ(
@@ -514,7 +519,7 @@ TEST_F(Registry, AfterPromotingForAnAlertTheLoopRetakesTheSiteBaselineAndTheServ
   const std::string replay = Binary() +
                              " replay --server http://127.0.0.1:" + std::to_string(server->port()) +
                              " --images fashion-mnist:test --site plant-g --oracle-reviewer "
-                             "--condition displacement --severity 4 --json ";
+                             "--condition displacement --severity 4 --concurrency 1 --json ";
   auto r = RunCommand(replay + "--limit 1100 --from 300 --seed 4");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json bumped = json::parse(r.out);

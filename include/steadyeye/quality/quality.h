@@ -56,6 +56,12 @@ const QualityMetricInfo& MetricInfo(QualityMetric metric);
 
 using QualityValues = std::array<double, kNumQualityMetrics>;
 
+// The version of what the metrics compute. A baseline's limits are only meaningful for the
+// definitions it was learned with, so a baseline records this and one learned under another
+// version is refused (FailedPrecondition) rather than judged against numbers that no longer
+// mean the same thing. Bump it with any change to how any metric is computed.
+inline constexpr int kQualityMetricsVersion = 1;
+
 // A site's reference: per-metric limits and the mean grey reference image for displacement.
 struct QualityBaseline {
   struct Limits {
@@ -71,6 +77,8 @@ struct QualityBaseline {
   std::vector<float> reference;  // mean grey image, row-major, reference_width x height
 
   nlohmann::json ToJson() const;
+  // InvalidArgument for a malformed baseline; FailedPrecondition for one learned with other
+  // metric definitions (see kQualityMetricsVersion), naming both versions and how to re-learn.
   static StatusOr<QualityBaseline> FromJson(const nlohmann::json& json);
 };
 
