@@ -2,6 +2,7 @@
 // split without the production pool, evaluates it on the untouched test split, then plays the
 // scenario (scenarios/four-sites.yaml by default) through a static policy and the full loop side
 // by side, and writes summary.json and report.html.
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 
@@ -124,6 +125,9 @@ std::string WhyNotReusable(const std::string& path) {
 }
 
 int RunDemo(const DemoArgs& args) {
+  // Headings go to stdout and each step's progress to stderr; line buffering keeps them in order
+  // in a log that both are redirected to.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   // The scenario first: a typo in it should not cost a training run.
   auto scenario = ReadScenario(args);
   if (!scenario.ok()) return Fail(scenario.status());
@@ -139,9 +143,6 @@ int RunDemo(const DemoArgs& args) {
         "== training the lab model on fashion-mnist-lab (the train split without the "
         "production pool) -> %s\n",
         args.model.c_str());
-    // Headings go to stdout and each step's progress to stderr: flushing before a long step
-    // keeps them in order in a log that both are redirected to.
-    std::fflush(stdout);
     TrainArgs train;
     train.data = "fashion-mnist-lab";
     train.out = args.model;
@@ -151,13 +152,11 @@ int RunDemo(const DemoArgs& args) {
     std::printf("== reusing %s (pass --retrain to train again)\n", args.model.c_str());
   }
   std::printf("\n== evaluating on fashion-mnist:test (never used for training or tuning)\n");
-  std::fflush(stdout);
   EvalArgs eval;
   eval.model = args.model;
   eval.threads = args.threads;
   if (const int code = RunEval(eval); code != 0 || args.skip_loop) return code;
   std::printf("\n== the deployment story: static policy and the loop, side by side\n");
-  std::fflush(stdout);
   return RunSimulationStep(args, std::move(*scenario));
 }
 
