@@ -7,7 +7,6 @@
 
 #include "steadyeye/core/priority.h"
 #include "steadyeye/core/progress.h"
-#include "steadyeye/model/predict.h"
 
 namespace steadyeye::cli {
 
@@ -68,10 +67,6 @@ StatusOr<Dataset> LoadWithProgress(const DataRef& ref, LoadOptions options) {
   progress.reset();
   for (const auto& skipped : report.skipped) std::fprintf(stderr, "skipped %s\n", skipped.c_str());
   return data;
-}
-
-StatusOr<Dataset> LoadForModel(const DataRef& ref, const Classifier& model, size_t limit) {
-  return LoadWithProgress(ref, LoadOptionsFor(model, limit));
 }
 
 RetentionPolicy RetentionFromLimits(double max_age_days, double max_mb) {

@@ -31,7 +31,8 @@ StatusOr<DataRef> ResolveDataRef(const std::string& text, DataPurpose purpose);
 // Loads data, showing progress while image folders are decoded and listing skipped files.
 StatusOr<Dataset> LoadWithProgress(const DataRef& ref, LoadOptions options);
 
-// Loads data for a model (conformed to its input, classes matched by name).
+// Loads data for a model (conformed to its input, classes matched by name). In
+// common_model.cc: it is the one shared helper that needs the model module.
 StatusOr<Dataset> LoadForModel(const DataRef& ref, const Classifier& model, size_t limit);
 
 struct TrainArgs {
@@ -95,7 +96,9 @@ void AddAdaptCommand(CLI::App& app, int& exit_code);
 void AddRetrainCommand(CLI::App& app, int& exit_code);
 void AddLoopCommand(CLI::App& app, int& exit_code);
 void AddReplayCommand(CLI::App& app, int& exit_code);
-// `models gate` and `models decisions` (cmd_gate.cc), added to the models command.
+// The `models` subcommands that load models, added to the models command by steadyeye-full:
+// register (cmd_models_register.cc), gate and decisions (cmd_gate.cc).
+void AddModelsRegisterSubcommand(CLI::App& models, int& exit_code);
 void AddGateSubcommand(CLI::App& models, int& exit_code);
 
 // Images to replay: an image folder or a dataset, shuffled with `seed`, at most `limit` (0: all),

@@ -95,6 +95,39 @@ TEST_F(Cli, VersionAndHelpForEveryCommand) {
   EXPECT_EQ(RunCommand(Binary() + " frobnicate").exit_code, 2);  // unknown command
 }
 
+// steadyeye runs the commands that need no model without loading LibTorch and hands every
+// other command line to steadyeye-full (apps/steadyeye/app.h).
+TEST_F(Cli, OnlyCommandsThatNeedAModelLoadLibTorch) {
+  const auto loaded = [](const std::string& args) {
+    const auto r = RunCommand("LD_DEBUG=libs " + Binary() + " " + args);
+    return r.err.find("libtorch_cpu.so") != std::string::npos;
+  };
+  EXPECT_FALSE(loaded("shift --list"));
+  EXPECT_FALSE(loaded("models list --store " + Path("registry-store")));
+  EXPECT_FALSE(loaded("quality --help"));
+  EXPECT_TRUE(loaded("--version"));
+  EXPECT_TRUE(loaded("models register --help"));
+  // `models --help` lists the subcommands only steadyeye-full has.
+  const auto models = RunCommand(Binary() + " models --help");
+  EXPECT_EQ(models.exit_code, 0);
+  for (const char* sub : {"register", "gate", "list", "rollback"})
+    EXPECT_NE(models.out.find(std::string("\n  ") + sub + " "), std::string::npos) << models.out;
+}
+
+TEST_F(Cli, LauncherWithoutTheFullProgramSaysWhatIsMissing) {
+  const auto alone = *dir_ / "alone";
+  std::filesystem::create_directories(alone);
+  std::filesystem::copy_file(Binary(), alone / "steadyeye");
+  const std::string launcher = (alone / "steadyeye").string();
+  EXPECT_EQ(RunCommand(launcher + " shift --list").exit_code, 0);
+  const auto r = RunCommand(launcher + " train --out " + Path("never.seye"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot start " + (alone / "steadyeye-full").string() +
+                       ", which runs the commands that load models: No such file"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(Cli, TrainShowsProgressAndWritesACompleteCard) {
   ASSERT_EQ(train_result_->exit_code, 0) << train_result_->err;
   EXPECT_NE(train_result_->out.find("saved"), std::string::npos);
