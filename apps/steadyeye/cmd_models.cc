@@ -1,6 +1,6 @@
 // steadyeye models: the store's model registry (store/model_registry.h). The subcommands here
-// only read and move records; register and gate load models (cmd_models_register.cc,
-// cmd_gate.cc), so only steadyeye-full has them (app.h).
+// only read and move records; register, gate and decisions are added by steadyeye-full alone
+// (cmd_models_register.cc, cmd_gate.cc; app.h).
 #include <cstdlib>
 #include <memory>
 
