@@ -1,5 +1,6 @@
 // steadyeye models gate: judges a site's challenger against the model serving the site
-// (registry/site_loop.h) and promotes it when it passes; models decisions lists the log.
+// (registry/site_loop.h) and promotes it when it passes. `models decisions`, which only reads the
+// log, is in cmd_models.cc.
 #include <memory>
 
 #include "common.h"
@@ -51,23 +52,6 @@ int RunGate(GateArgs& a) {
   return 0;
 }
 
-struct DecisionsArgs {
-  std::string store;
-  std::string site;
-  size_t limit = 100;
-};
-
-int RunDecisions(const DecisionsArgs& a) {
-  auto store = OpenSqliteStore(a.store);
-  if (!store.ok()) return Fail(store.status());
-  auto decisions = (*store)->GateDecisions(a.site.empty() ? "" : SiteAlias(a.site), a.limit);
-  if (!decisions.ok()) return Fail(decisions.status());
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& d : *decisions) out.push_back(d.ToJson());
-  std::printf("%s\n", out.dump(2).c_str());
-  return 0;
-}
-
 }  // namespace
 
 void AddGateSubcommand(CLI::App& models, int& exit_code) {
@@ -105,14 +89,6 @@ void AddGateSubcommand(CLI::App& models, int& exit_code) {
   gate->add_flag("--dry-run", o.dry_run, "Judge and log, but do not promote");
   gate->add_flag("--json", a->json, "Print the logged decision as JSON");
   gate->callback([a, &exit_code] { exit_code = RunGate(*a); });
-
-  auto d = std::make_shared<DecisionsArgs>();
-  auto* decisions = models.add_subcommand(
-      "decisions", "The gate's decisions with their evidence, newest first (JSON)");
-  decisions->add_option("--store", d->store, "Store folder")->required();
-  decisions->add_option("--site", d->site, "Only this site's");
-  decisions->add_option("--limit", d->limit, "At most this many")->capture_default_str();
-  decisions->callback([d, &exit_code] { exit_code = RunDecisions(*d); });
 }
 
 }  // namespace steadyeye::cli

@@ -1,5 +1,5 @@
 // steadyeye models: the store's model registry (store/model_registry.h). The subcommands here
-// only read and move records; register, gate and decisions are added by steadyeye-full alone
+// only read and move records; register and gate load models and are added by steadyeye-full alone
 // (cmd_models_register.cc, cmd_gate.cc; app.h).
 #include <cstdlib>
 #include <memory>
@@ -127,6 +127,15 @@ int RunHistory(Store& store, const ModelsArgs& a) {
   return 0;
 }
 
+int RunDecisions(Store& store, const ModelsArgs& a) {
+  auto decisions = store.GateDecisions(a.site.empty() ? "" : SiteAlias(a.site), a.limit);
+  if (!decisions.ok()) return Fail(decisions.status());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : *decisions) out.push_back(d.ToJson());
+  std::printf("%s\n", out.dump(2).c_str());
+  return 0;
+}
+
 }  // namespace
 
 void AddModelsCommand(CLI::App& app, int& exit_code) {
@@ -175,6 +184,13 @@ void AddModelsCommand(CLI::App& app, int& exit_code) {
   AddStoreOption(*history, *a);
   AddAliasOptions(*history, *a);
   history->callback([a, &exit_code] { exit_code = WithStore(*a, RunHistory); });
+
+  auto* decisions = cmd->add_subcommand(
+      "decisions", "The gate's decisions with their evidence, newest first (JSON)");
+  AddStoreOption(*decisions, *a);
+  decisions->add_option("--site", a->site, "Only this site's");
+  decisions->add_option("--limit", a->limit, "At most this many")->capture_default_str();
+  decisions->callback([a, &exit_code] { exit_code = WithStore(*a, RunDecisions); });
 }
 
 }  // namespace steadyeye::cli

@@ -97,8 +97,7 @@ void AddRetrainCommand(CLI::App& app, int& exit_code);
 void AddLoopCommand(CLI::App& app, int& exit_code);
 void AddReplayCommand(CLI::App& app, int& exit_code);
 // The `models` subcommands only steadyeye-full has, added by it to the models command:
-// register (cmd_models_register.cc), gate and decisions (cmd_gate.cc; decisions reads only the
-// store but lives beside gate).
+// register (cmd_models_register.cc) and gate (cmd_gate.cc); both load models.
 void AddModelsRegisterSubcommand(CLI::App& models, int& exit_code);
 void AddGateSubcommand(CLI::App& models, int& exit_code);
 

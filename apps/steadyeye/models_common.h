@@ -18,6 +18,7 @@ struct ModelsArgs {
   std::string alias;
   std::string reason;
   bool json = false;
+  size_t limit = 100;  // decisions: at most this many
 };
 
 // Who made a registry change, for its history: "cli:$USER".

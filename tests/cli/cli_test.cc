@@ -105,12 +105,13 @@ TEST_F(Cli, OnlyCommandsThatNeedAModelLoadLibTorch) {
   EXPECT_FALSE(loaded("shift --list"));
   EXPECT_FALSE(loaded("models list --store " + Path("registry-store")));
   EXPECT_FALSE(loaded("quality --help"));
+  EXPECT_FALSE(loaded("models decisions --store " + Path("registry-store")));
   EXPECT_TRUE(loaded("--version"));
   EXPECT_TRUE(loaded("models register --help"));
   // `models --help` lists the subcommands only steadyeye-full has.
   const auto models = RunCommand(Binary() + " models --help");
   EXPECT_EQ(models.exit_code, 0);
-  for (const char* sub : {"register", "gate", "list", "rollback"})
+  for (const char* sub : {"register", "gate", "list", "rollback", "decisions"})
     EXPECT_NE(models.out.find(std::string("\n  ") + sub + " "), std::string::npos) << models.out;
 }
 
