@@ -19,6 +19,7 @@ namespace steadyeye::cli {
 void ConfigureApp(CLI::App& app) {
   app.description("steadyeye: image recognition that stays accurate in production");
   app.set_version_flag("--version", std::string("steadyeye ") + SEYE_VERSION);
+  app.set_help_all_flag("--help-all", "Print this help with every command's options expanded");
   app.require_subcommand(1);
 }
 

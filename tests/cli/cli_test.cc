@@ -85,7 +85,15 @@ TEST_F(Cli, VersionAndHelpForEveryCommand) {
     commands.push_back((*m)[1]);
   for (const char* cmd : {"demo", "train", "eval", "predict", "serve", "replay", "loop", "models"})
     EXPECT_NE(std::find(commands.begin(), commands.end(), cmd), commands.end()) << help.out;
-  for (const std::string& cmd : commands) {
+  // Every command's options, expanded on one page: one start of steadyeye-full instead of one
+  // per command (each loads LibTorch, seconds under the sanitizers).
+  const auto all = RunCommand(Binary() + " --help-all");
+  EXPECT_EQ(all.exit_code, 0);
+  for (const std::string& cmd : commands)
+    EXPECT_NE(all.out.find("\n" + cmd + "\n  "), std::string::npos) << cmd << "\n" << all.out;
+  EXPECT_NE(all.out.find("--widths"), std::string::npos);  // train's own options are there
+  // `<command> --help`: one the launcher runs itself, one it hands to steadyeye-full.
+  for (const char* cmd : {"shift", "train"}) {
     const auto sub = RunCommand(Binary() + " " + cmd + " --help");
     EXPECT_EQ(sub.exit_code, 0) << cmd;
     EXPECT_NE(sub.out.find("Usage"), std::string::npos) << cmd;
