@@ -1,8 +1,9 @@
 // steadyeye models: the store's model registry (store/model_registry.h). The subcommands here
-// only read and move records; register and gate load models and are added by steadyeye-full alone
-// (cmd_models_register.cc, cmd_gate.cc; app.h).
+// only read and move records; register and gate load models (cmd_models_register.cc,
+// cmd_gate.cc), so only steadyeye-full has them (app.h).
 #include <cstdlib>
 #include <memory>
+#include <vector>
 
 #include "common.h"
 #include "models_common.h"
@@ -117,23 +118,23 @@ int RunUnassign(Store& store, const ModelsArgs& a) {
                                             UnixMillisNow()));
 }
 
-int RunHistory(Store& store, const ModelsArgs& a) {
-  const std::string alias = a.alias.empty() && !a.site.empty() ? SiteAlias(a.site) : a.alias;
-  auto changes = store.AliasHistory(alias, 1000);
-  if (!changes.ok()) return Fail(changes.status());
+// Prints the records as one JSON array; returns the exit code.
+template <typename Record>
+int PrintJsonList(const StatusOr<std::vector<Record>>& records) {
+  if (!records.ok()) return Fail(records.status());
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& c : *changes) out.push_back(c.ToJson());
+  for (const auto& r : *records) out.push_back(r.ToJson());
   std::printf("%s\n", out.dump(2).c_str());
   return 0;
 }
 
+int RunHistory(Store& store, const ModelsArgs& a) {
+  const std::string alias = a.alias.empty() && !a.site.empty() ? SiteAlias(a.site) : a.alias;
+  return PrintJsonList(store.AliasHistory(alias, 1000));
+}
+
 int RunDecisions(Store& store, const ModelsArgs& a) {
-  auto decisions = store.GateDecisions(a.site.empty() ? "" : SiteAlias(a.site), a.limit);
-  if (!decisions.ok()) return Fail(decisions.status());
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& d : *decisions) out.push_back(d.ToJson());
-  std::printf("%s\n", out.dump(2).c_str());
-  return 0;
+  return PrintJsonList(store.GateDecisions(a.site.empty() ? "" : SiteAlias(a.site), a.limit));
 }
 
 }  // namespace

@@ -96,8 +96,8 @@ void AddAdaptCommand(CLI::App& app, int& exit_code);
 void AddRetrainCommand(CLI::App& app, int& exit_code);
 void AddLoopCommand(CLI::App& app, int& exit_code);
 void AddReplayCommand(CLI::App& app, int& exit_code);
-// The `models` subcommands only steadyeye-full has, added by it to the models command:
-// register (cmd_models_register.cc) and gate (cmd_gate.cc); both load models.
+// The `models` subcommands that load models, added to the models command by steadyeye-full:
+// register (cmd_models_register.cc) and gate (cmd_gate.cc).
 void AddModelsRegisterSubcommand(CLI::App& models, int& exit_code);
 void AddGateSubcommand(CLI::App& models, int& exit_code);
 
