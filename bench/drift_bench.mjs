@@ -4,7 +4,11 @@
 //
 //   node bench/drift_bench.mjs --bin build/steadyeye --model models/robust-cal.seye \
 //        [--severities 2,3,4,5] [--conditions all] [--onset 1000] [--after 600] \
-//        [--stationary 10000] [--out bench-drift.json] [--action suspend|tighten|none]
+//        [--stationary 10000] [--out bench-drift.json] [--action suspend|tighten|none] \
+//        [--images fashion-mnist:test]
+//
+// `--images fashion-mnist:val` replays the validation split instead: what to tune on (the
+// alerts' named causes, say), so that the test split is only measured.
 //
 // Prints markdown tables (detection delay per condition and severity, misses included; false
 // alarms on stationary streams; error among automatic decisions per window under drift) and
@@ -19,7 +23,7 @@ function parseArgs(argv) {
     bin: 'build/steadyeye', model: 'models/robust-cal.seye', severities: '2,3,4,5',
     conditions: 'all', onset: 1000, after: 600, stationary: 10000, out: 'bench-drift.json',
     seed: 1, window: 500, labelfree: 1000, parts: 'detection,stationary,labelfree',
-    action: 'suspend',
+    action: 'suspend', images: 'fashion-mnist:test',
   };
   for (let i = 2; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
@@ -52,8 +56,8 @@ function startServer(bin, model, store, action) {
   });
 }
 
-function replay(bin, url, args) {
-  const out = execFileSync(bin, ['replay', '--server', url, '--images', 'fashion-mnist:test',
+function replay(bin, url, images, args) {
+  const out = execFileSync(bin, ['replay', '--server', url, '--images', images,
                                  '--json', ...args], { maxBuffer: 1 << 28,
                                                        stdio: ['ignore', 'pipe', 'ignore'] });
   return JSON.parse(out.toString());
@@ -142,13 +146,13 @@ async function main() {
   try {
     for (const c of parts.includes('detection') ? names : []) {
       for (const s of severities) {
-        const r = replay(a.bin, url, ['--site', `d-${c}-${s}`, '--limit', `${a.onset + a.after}`,
-                                      '--seed', `${a.seed}`, '--condition', c, '--severity',
-                                      `${s}`, '--from', `${a.onset}`, '--window',
-                                      `${a.window}`]);
+        const r = replay(a.bin, url, a.images,
+                         ['--site', `d-${c}-${s}`, '--limit', `${a.onset + a.after}`, '--seed',
+                          `${a.seed}`, '--condition', c, '--severity', `${s}`, '--from',
+                          `${a.onset}`, '--window', `${a.window}`]);
         const after = r.windows.filter(w => w.first >= a.onset);
         const sum = key => after.reduce((t, w) => t + w[key], 0);
-        results.detection.push({ condition: c, severity: s, drift: r.drift,
+        results.detection.push({ condition: c, severity: s, drift: r.drift, alerts: r.alerts,
                                  windows: r.windows, worst_auto_error_after_onset:
                                    Math.max(0, ...after.map(errorRate)),
                                  auto_after_onset: sum('auto'),
@@ -159,8 +163,8 @@ async function main() {
     }
     for (const c of parts.includes('stationary') ? ['clean', ...names] : []) {
       const extra = c === 'clean' ? [] : ['--condition', c, '--severity', '3', '--from', '0'];
-      const r = replay(a.bin, url, ['--site', `s-${c}`, '--limit', `${a.stationary}`, '--seed',
-                                    `${a.seed + 1}`, ...extra]);
+      const r = replay(a.bin, url, a.images, ['--site', `s-${c}`, '--limit', `${a.stationary}`,
+                                              '--seed', `${a.seed + 1}`, ...extra]);
       results.stationary.push({ condition: c, images: r.sent, alerts: r.alerts.length,
                                 reasons: r.alerts.map(x => `${x.reason}, trigger ${x.trigger}`) });
       process.stderr.write(`stationary ${c}: ${r.alerts.length} alerts\n`);
@@ -171,8 +175,9 @@ async function main() {
       for (const s of c === 'clean' ? [0] : [1, 2, 3, 4, 5]) {
         const site = `l-${c}-${s}`;
         const extra = c === 'clean' ? [] : ['--condition', c, '--severity', `${s}`, '--from', '0'];
-        const r = replay(a.bin, url, ['--site', site, '--limit', `${a.labelfree}`, '--seed',
-                                      `${a.seed + 2}`, '--window', `${a.labelfree}`, ...extra]);
+        const r = replay(a.bin, url, a.images, ['--site', site, '--limit', `${a.labelfree}`,
+                                                '--seed', `${a.seed + 2}`, '--window',
+                                                `${a.labelfree}`, ...extra]);
         const truth = r.windows[0].model_correct / r.windows[0].images;
         const estimate = await labelFreeEstimate(url, site);
         results.labelfree.push({ condition: c, severity: s, truth, estimate,

@@ -15,38 +15,42 @@ struct Direction {
   int sign;  // +1: the metric rose, -1: it fell
 };
 
-// A fault is possible when, for every group of `all_of`, at least one of its moves happened;
-// the moves of `supporting` add to its evidence when they happened too.
+// A fault is possible when, for every group of `all_of`, at least one of its moves happened.
+// `explains` lists what else the fault moves as a side effect (overexposure also lifts the dark
+// floor, a veil also lowers the highlights), so that those moves count for it too.
 struct Rule {
   bool image_fault;  // false: told by the model's outputs or the gate's rates
   const char* reason;
   const char* words;
   const char* action;
   std::vector<std::vector<Direction>> all_of;
-  std::vector<Direction> supporting = {};
+  std::vector<Direction> explains = {};
 };
 
-// Most specific fault first, so that it wins a tie: a camera that moved also blurs and darkens
-// the statistics, dust also lowers contrast.
+// Ties go to the rule listed first: the most specific fault. Lost detail is told by fine_detail
+// (Laplacian against gradient energy, which contrast scales alike); sharpness, the Laplacian's
+// variance, falls with the square of contrast under any veil or darkening, so it is only a side
+// effect.
 const std::vector<Rule>& Rules() {
   static const std::vector<Rule> kRules = {
       {true,
        "camera_moved",
        "the view shifted against the site's reference: likely the camera was bumped or rotated",
        "re-aim or re-mount the camera, then re-take the site's quality baseline",
-       {{{"displacement", +1}, {"alignment", -1}}}},
+       {{{"displacement", +1}, {"alignment", -1}}},
+       {{"fine_detail", -1}, {"sharpness", -1}, {"peak", -1}, {"noise", -1}}},
       {true,
        "compression",
        "JPEG blocks appeared: likely a bandwidth-limited link or a lower encoder quality",
        "restore the camera's encoder quality or the link's bandwidth",
        {{{"blockiness", +1}}},
-       {{"fine_detail", -1}, {"sharpness", -1}}},
+       {{"fine_detail", -1}, {"sharpness", -1}, {"noise", -1}, {"flat_area", +1}}},
       {true,
        "glare",
        "a local bright patch: likely a reflection or a light in view",
        "shade the light source or re-angle the camera",
        {{{"glare", +1}}},
-       {{"clipped", +1}}},
+       {{"clipped", +1}, {"brightness", +1}, {"fine_detail", -1}, {"contrast", +1}, {"floor", +1}}},
       {true,
        "occlusion",
        "part of the view is flat: likely something hides part of the scene",
@@ -56,52 +60,66 @@ const std::vector<Rule>& Rules() {
        "dust",
        "fine detail lost under a veil: likely dust or condensation on the lens",
        "clean the lens and check for condensation",
-       {{{"fine_detail", -1}, {"sharpness", -1}}, {{"floor", +1}}}},
+       {{{"fine_detail", -1}}, {{"floor", +1}}},
+       {{"contrast", -1}, {"peak", -1}, {"sharpness", -1}}},
       {true,
        "noise",
        "sensor noise rose: likely low light with high gain, or a faulty cable",
        "add light at the scene or check the camera's cable",
-       {{{"noise", +1}}}},
+       {{{"noise", +1}}},
+       {{"fine_detail", +1}, {"sharpness", +1}, {"clipped", +1}}},
       {true,
        "blur",
        "fine detail lost: likely defocus, motion or vibration",
        "refocus the lens and check the mount for vibration",
-       {{{"fine_detail", -1}, {"sharpness", -1}}}},
+       {{{"fine_detail", -1}}},
+       {{"peak", -1}, {"noise", -1}, {"contrast", -1}, {"sharpness", -1}}},
       {true,
        "haze",
        "a veil lifts the dark areas: likely haze, condensation or a dirty lens",
        "clean the lens and check for condensation or fog",
-       {{{"floor", +1}}}},
+       {{{"floor", +1}}},
+       {{"contrast", -1},
+        {"peak", -1},
+        {"brightness", +1},
+        {"fine_detail", -1},
+        {"sharpness", -1}}},
       {true,
        "uneven_light",
        "light became uneven: likely a shadow or a failing lamp",
        "check the lamps and what casts shadows on the scene",
-       {{{"uneven_light", +1}}}},
+       {{{"uneven_light", +1}}},
+       {{"peak", -1}, {"contrast", -1}, {"brightness", -1}}},
       {true,
        "too_dark",
        "images darkened: likely a failing lamp, night or a shorter exposure",
        "check the lamps and the camera's exposure setting",
-       {{{"brightness", -1}, {"peak", -1}}}},
+       {{{"brightness", -1}, {"peak", -1}}},
+       {{"contrast", -1}, {"sharpness", -1}, {"noise", -1}, {"midtone", -1}, {"fine_detail", +1}}},
       {true,
        "too_bright",
        "images brightened: likely overexposure or extra light",
        "lower the camera's exposure or shade the extra light",
-       {{{"brightness", +1}, {"clipped", +1}}}},
+       {{{"brightness", +1}, {"clipped", +1}}},
+       {{"floor", +1}, {"midtone", +1}, {"contrast", -1}, {"sharpness", -1}, {"fine_detail", -1}}},
       {true,
        "low_contrast",
        "contrast fell: likely flat light or a veil over the lens",
        "check the lighting and clean the lens",
-       {{{"contrast", -1}}}},
+       {{{"contrast", -1}}},
+       {{"floor", +1}, {"peak", -1}, {"sharpness", -1}, {"noise", -1}}},
       {true,
        "exposure_curve",
        "mid-tones changed: likely a changed exposure curve (gamma)",
        "check the camera's exposure and gamma settings",
-       {{{"midtone", -1}, {"midtone", +1}}}},
+       {{{"midtone", -1}, {"midtone", +1}}},
+       {{"contrast", -1}, {"fine_detail", +1}, {"brightness", -1}, {"brightness", +1}}},
       {true,
        "scale",
        "items appear at another size: likely the camera's zoom or distance changed",
        "check the camera's zoom and mount",
-       {{{"spread", -1}, {"spread", +1}}}},
+       {{{"spread", -1}, {"spread", +1}}},
+       {{"fine_detail", -1}, {"sharpness", -1}, {"peak", -1}, {"noise", -1}}},
       {false,
        "items_changed",
        "the images look as before but the model is less sure or sees other classes: likely new "
@@ -130,29 +148,46 @@ int Telling(const std::string& name) {
   return 0;
 }
 
-// How much of the moves a fault explains: for each of its groups, the largest effect among the
-// moves it expects there (specific metrics count half as much again); 0 unless every required
-// group has one.
-double Evidence(const std::vector<Direction>& group, const std::vector<DriftMove>& moves) {
-  double best = 0;
-  for (const Direction& d : group) {
-    for (const DriftMove& m : moves) {
-      if (m.metric != d.metric || (m.z > 0 ? 1 : -1) != d.sign) continue;
-      const double weight = Telling(m.metric) == 2 ? 1.5 : 1.0;
-      best = std::max(best, weight * std::max(std::abs(m.effect), 1e-9));
-    }
-  }
-  return best;
+bool Matches(const DriftMove& m, const Direction& d) {
+  return m.metric == d.metric && (m.z > 0 ? 1 : -1) == d.sign;
 }
 
+bool AnyMatches(const DriftMove& m, const std::vector<Direction>& directions) {
+  return std::any_of(directions.begin(), directions.end(),
+                     [&](const Direction& d) { return Matches(m, d); });
+}
+
+// A move's weight as evidence. Effects are capped: a metric nearly constant over the reference
+// (the dark floor of images on a black background) moves by dozens of its own spreads under any
+// veil, and would otherwise decide every diagnosis alone. Specific metrics count half again.
+double Weight(const DriftMove& m) {
+  constexpr double kEffectCap = 2;
+  const double w = Telling(m.metric) == 2 ? 1.5 : 1.0;
+  return w * std::clamp(std::abs(m.effect), 1e-9, kEffectCap);
+}
+
+// How much of the moves a fault explains (parsimonious covering, in the abductive-diagnosis
+// sense): 0 unless each of its required groups has a move; else the weight of every move it
+// requires, plus a share of those it explains as side effects. Side effects count less because
+// many faults share them (most darken the highlights).
 double Evidence(const Rule& rule, const std::vector<DriftMove>& moves) {
-  double total = 0;
+  constexpr double kSideEffectShare = 0.75;
   for (const auto& group : rule.all_of) {
-    const double e = Evidence(group, moves);
-    if (e == 0) return 0;
-    total += e;
+    if (std::none_of(moves.begin(), moves.end(),
+                     [&](const DriftMove& m) { return AnyMatches(m, group); }))
+      return 0;
   }
-  return total + Evidence(rule.supporting, moves);
+  double total = 0;
+  for (const DriftMove& m : moves) {
+    const bool required = std::any_of(rule.all_of.begin(), rule.all_of.end(),
+                                      [&](const auto& group) { return AnyMatches(m, group); });
+    if (required) {
+      total += Weight(m);
+    } else if (AnyMatches(m, rule.explains)) {
+      total += kSideEffectShare * Weight(m);
+    }
+  }
+  return total;
 }
 
 std::string DescribeMove(const DriftMove& m) {
@@ -221,7 +256,7 @@ DriftDiagnosis DiagnoseDrift(const std::vector<DriftMove>& moves) {
   for (const Rule& rule : Rules()) {
     if (image_moved && !rule.image_fault) continue;
     const double e = Evidence(rule, moves);
-    if (e > best_evidence) {  // ties go to the more specific fault, listed first
+    if (e > best_evidence) {
       best = &rule;
       best_evidence = e;
     }

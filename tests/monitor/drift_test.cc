@@ -132,11 +132,16 @@ TEST_F(DriftStream, ConditionsAreFoundSoonAfterOnsetWithTheirCause) {
   const size_t onset = 1200;
   // Glare and overexposure move the same statistics on these small grey images (white level,
   // clipped share), so either lighting fault is a right answer for glare.
-  const std::vector<Case> cases = {
-      {"dust", {"dust", "haze"}},         {"defocus", {"blur"}},
-      {"jpeg", {"compression"}},          {"underexposure", {"too_dark"}},
-      {"glare", {"glare", "too_bright"}}, {"gaussian_noise", {"noise"}},
-      {"occlusion", {"occlusion"}}};
+  const std::vector<Case> cases = {{"dust", {"dust", "haze"}},
+                                   {"defocus", {"blur"}},
+                                   {"jpeg", {"compression"}},
+                                   {"underexposure", {"too_dark"}},
+                                   {"glare", {"glare", "too_bright"}},
+                                   {"gaussian_noise", {"noise"}},
+                                   {"occlusion", {"occlusion"}},
+                                   {"overexposure", {"too_bright"}},
+                                   {"low_contrast", {"low_contrast", "haze"}},
+                                   {"gamma", {"exposure_curve"}}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.condition);
     std::vector<std::pair<DriftEvent, DriftAlert>> heard;
@@ -501,12 +506,28 @@ TEST(DiagnoseDrift, TheFaultThatExplainsMostWins) {
   EXPECT_EQ(DiagnoseDrift(moves({{"fine_detail", -3}, {"floor", 2}})).reason, "dust");
   EXPECT_EQ(DiagnoseDrift(moves({{"displacement", 9}, {"fine_detail", -3}, {"floor", 2}})).reason,
             "camera_moved");
+  // Overexposure lifts the dark floor by dozens of its own (tiny) spreads: that side effect must
+  // not make a veil (dust, haze) out of it. Moves as measured under overexposure 2.
+  EXPECT_EQ(DiagnoseDrift(moves({{"floor", 38},
+                                 {"clipped", 12.5},
+                                 {"brightness", 1.55},
+                                 {"midtone", 1.04},
+                                 {"fine_detail", -0.23}}))
+                .reason,
+            "too_bright");
+  // A veil that also dims the highlights, with no loss of fine detail, is no dust and no blur,
+  // though the Laplacian's variance falls with the contrast. Moves under low_contrast 2.
+  const std::string veil =
+      DiagnoseDrift(
+          moves({{"floor", 29}, {"peak", -5.7}, {"contrast", -1.7}, {"sharpness", -1.36}}))
+          .reason;
+  EXPECT_TRUE(veil == "low_contrast" || veil == "haze") << veil;
   // Model outputs name changed items only while the images themselves hold.
   EXPECT_EQ(DiagnoseDrift(moves({{"confidence", -2}, {"class_mix", 3}})).reason, "items_changed");
   EXPECT_EQ(DiagnoseDrift(moves({{"confidence", -2}, {"peak", -0.5}})).reason, "too_dark");
   // A rise in detail is no blur.
   EXPECT_EQ(DiagnoseDrift(moves({{"fine_detail", 8}})).reason, "unexplained");
-  const DriftDiagnosis d = DiagnoseDrift(moves({{"sharpness", -70}}));
+  const DriftDiagnosis d = DiagnoseDrift(moves({{"sharpness", -70}, {"fine_detail", -3}}));
   EXPECT_NE(d.cause.find("sharpness fell to 0.30 of baseline"), std::string::npos) << d.cause;
   EXPECT_NE(d.action.find("refocus"), std::string::npos);
 }
